@@ -1,0 +1,110 @@
+// Objects travel as plain JSON. These types name the few fields every object has;
+// everything else stays as the API server sent it, unknown fields included.
+
+export interface OwnerReference {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  ownerReferences?: OwnerReference[];
+  [field: string]: unknown;
+}
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  [field: string]: unknown;
+}
+
+export interface ListMeta {
+  resourceVersion?: string;
+  continue?: string;
+  remainingItemCount?: number;
+}
+
+export interface KubeList<T extends KubeObject = KubeObject> {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ListMeta;
+  items: T[];
+}
+
+/** What a request needs to find a kind: `apiVersion` is `v1` or `group/version`. */
+export interface TypeRef {
+  apiVersion: string;
+  kind: string;
+}
+
+/** One object, by type and name. */
+export interface ObjectRef extends TypeRef {
+  name: string;
+  namespace?: string;
+}
+
+export interface GroupVersionKind {
+  group: string;
+  version: string;
+  kind: string;
+}
+
+export interface GroupVersionResource {
+  group: string;
+  version: string;
+  resource: string;
+}
+
+export function parseApiVersion(apiVersion: string): { group: string; version: string } {
+  const slash = apiVersion.indexOf('/');
+  return slash < 0
+    ? { group: '', version: apiVersion }
+    : { group: apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1) };
+}
+
+export function formatApiVersion(group: string, version: string): string {
+  return group === '' ? version : `${group}/${version}`;
+}
+
+export function gvkOf(ref: TypeRef): GroupVersionKind {
+  return { ...parseApiVersion(ref.apiVersion), kind: ref.kind };
+}
+
+/** `namespace/name`, or `name` for cluster-scoped objects: the work queue key of client-go. */
+export function objectKey(obj: { metadata: ObjectMeta } | { namespace?: string; name: string }): string {
+  const m = 'metadata' in obj ? obj.metadata : obj;
+  const name = m.name ?? '';
+  return m.namespace ? `${m.namespace}/${name}` : name;
+}
+
+export function splitObjectKey(key: string): { namespace?: string; name: string } {
+  const slash = key.indexOf('/');
+  return slash < 0 ? { name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A short, human name for errors and logs: `Deployment default/web`. */
+export function describeObject(ref: { kind?: string; metadata?: ObjectMeta; name?: string; namespace?: string }): string {
+  const name = ref.metadata?.name ?? ref.name ?? '';
+  const namespace = ref.metadata?.namespace ?? ref.namespace;
+  return `${ref.kind ?? 'object'} ${namespace ? `${namespace}/` : ''}${name}`;
+}

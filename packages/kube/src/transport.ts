@@ -1,0 +1,261 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RequestOptions as HttpsRequestOptions } from 'node:https';
+import { Agent, request as undiciRequest } from 'undici';
+import type { Dispatcher } from 'undici';
+import { StatusError, asStatus, isNetworkError } from './errors.ts';
+import type { Status } from './errors.ts';
+
+export type QueryValue = string | number | boolean | undefined;
+
+export interface RequestOptions {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** Absolute API path, e.g. `/api/v1/namespaces/default/configmaps`. */
+  path: string;
+  query?: Record<string, QueryValue>;
+  /** Sent as JSON. */
+  body?: unknown;
+  contentType?: string;
+  accept?: string;
+  signal?: AbortSignal | undefined;
+}
+
+export interface Response {
+  status: number;
+  body: unknown;
+}
+
+export interface TransportOptions {
+  kubeConfig: KubeConfig;
+  userAgent?: string;
+  /** Attempts for a request answered 429/5xx or lost to a connection error (default 5). */
+  maxAttempts?: number;
+  /** First retry delay in ms, doubled per attempt up to 5 s (default 100). */
+  retryBaseDelayMs?: number;
+}
+
+interface Credentials {
+  headers: Record<string, string>;
+  expires: number;
+}
+
+// Auth headers are re-read this often, so rotated service-account tokens and
+// exec-plugin credentials are picked up; a 401 re-reads them at once.
+const credentialsTtlMs = 10_000;
+
+/**
+ * Raw JSON over one pooled undici agent per cluster and user. Authentication comes
+ * from client-node's KubeConfig only; objects are never run through a typed
+ * serializer, so unknown fields and timestamps arrive exactly as the server sent them.
+ */
+export class Transport {
+  readonly server: URL;
+  readonly #kubeConfig: KubeConfig;
+  readonly #userAgent: string;
+  readonly #maxAttempts: number;
+  readonly #retryBaseDelayMs: number;
+  #agent: Promise<Agent> | undefined;
+  #credentials: Promise<Credentials> | undefined;
+
+  constructor(options: TransportOptions) {
+    const cluster = options.kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig: the current context names no cluster');
+    this.server = new URL(cluster.server);
+    this.#kubeConfig = options.kubeConfig;
+    this.#userAgent = options.userAgent ?? `bindery/0.1.0 node/${process.versions.node}`;
+    this.#maxAttempts = options.maxAttempts ?? 5;
+    this.#retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
+  }
+
+  /** One request, retried on throttling, server errors, and connection failures. */
+  async request(options: RequestOptions): Promise<Response> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const res = await this.#send(options);
+        const body = await readJson(res.body);
+        if (res.statusCode < 400) return { status: res.statusCode, body };
+        throw statusError(options, res.statusCode, body, res.headers);
+      } catch (err) {
+        const delay = this.#retryDelay(options, err, attempt);
+        if (delay === undefined) throw err;
+        await sleep(delay, undefined, { signal: options.signal });
+      }
+    }
+  }
+
+  /**
+   * Opens a streaming response (a watch) and yields its lines. Errors before the
+   * stream starts are thrown as StatusError; the stream ends when the server closes
+   * it or the signal aborts.
+   */
+  async stream(options: RequestOptions): Promise<AsyncIterable<string>> {
+    const res = await this.#send(options);
+    if (res.statusCode >= 400) {
+      throw statusError(options, res.statusCode, await readJson(res.body), res.headers);
+    }
+    return splitLines(res.body);
+  }
+
+  async close(): Promise<void> {
+    const agent = this.#agent;
+    this.#agent = undefined;
+    if (agent) await (await agent).close();
+  }
+
+  async #send(options: RequestOptions, reauthenticated = false): Promise<Dispatcher.ResponseData> {
+    const [agent, credentials] = await Promise.all([this.#getAgent(), this.#getCredentials()]);
+    const headers: Record<string, string> = {
+      ...credentials.headers,
+      'user-agent': this.#userAgent,
+      accept: options.accept ?? 'application/json',
+    };
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] = options.contentType ?? 'application/json';
+    }
+    const res = await undiciRequest(this.url(options.path, options.query), {
+      dispatcher: agent,
+      method: options.method,
+      headers,
+      ...(body !== undefined ? { body } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    if (res.statusCode === 401 && !reauthenticated) {
+      // A rotated token: read credentials again once before giving up.
+      await res.body.dump();
+      this.#credentials = undefined;
+      return this.#send(options, true);
+    }
+    return res;
+  }
+
+  url(path: string, query?: Record<string, QueryValue>): URL {
+    const url = new URL(this.server.pathname.replace(/\/$/, '') + path, this.server);
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
+    }
+    return url;
+  }
+
+  #retryDelay(options: RequestOptions, err: unknown, attempt: number): number | undefined {
+    if (attempt >= this.#maxAttempts || options.signal?.aborted) return undefined;
+    const backoff = Math.min(5_000, this.#retryBaseDelayMs * 2 ** (attempt - 1));
+    if (err instanceof StatusError) {
+      // 429 and 503/504 mean the server did not act on the request; any verb may be
+      // sent again. Other 5xx may have been acted on, so only reads are retried.
+      const unprocessed = err.code === 429 || err.code === 503 || err.code === 504;
+      if (!unprocessed && !(err.code >= 500 && options.method === 'GET')) return undefined;
+      const retryAfter = err.retryAfterSeconds;
+      return retryAfter !== undefined ? Math.min(retryAfter * 1000, 30_000) : backoff;
+    }
+    // A connection that failed before the request was sent is safe to retry for
+    // any verb; a reset mid-request only for reads.
+    if (!isNetworkError(err)) return undefined;
+    return options.method === 'GET' || isConnectError(err) ? backoff : undefined;
+  }
+
+  #getAgent(): Promise<Agent> {
+    this.#agent ??= (async () => {
+      const opts: HttpsRequestOptions = {};
+      await this.#kubeConfig.applyToHTTPSOptions(opts);
+      return new Agent({
+        connect: {
+          ca: opts.ca,
+          cert: opts.cert,
+          key: opts.key,
+          ...(opts.servername ? { servername: opts.servername } : {}),
+          ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+        },
+        keepAliveTimeout: 30_000,
+        // Watches hold a connection each for minutes; never let a short body
+        // timeout cut them. Idle watches are detected by the watcher itself.
+        bodyTimeout: 0,
+        headersTimeout: 60_000,
+      });
+    })();
+    return this.#agent;
+  }
+
+  async #getCredentials(): Promise<Credentials> {
+    const current = this.#credentials;
+    if (current) {
+      const creds = await current;
+      if (creds.expires > Date.now()) return creds;
+      if (this.#credentials !== current) return this.#getCredentials();
+    }
+    const next = (async () => {
+      const opts: HttpsRequestOptions = {};
+      await this.#kubeConfig.applyToHTTPSOptions(opts);
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(opts.headers ?? {})) {
+        if (typeof value === 'string') headers[name.toLowerCase()] = value;
+      }
+      if (opts.auth) headers['authorization'] = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+      return { headers, expires: Date.now() + credentialsTtlMs };
+    })();
+    this.#credentials = next;
+    next.catch(() => {
+      if (this.#credentials === next) this.#credentials = undefined;
+    });
+    return next;
+  }
+}
+
+function isConnectError(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT') return true;
+  }
+  return false;
+}
+
+function statusError(
+  options: RequestOptions,
+  code: number,
+  body: unknown,
+  headers: Dispatcher.ResponseData['headers'],
+): StatusError {
+  const status: Status = asStatus(body) ?? (typeof body === 'string' ? { message: body.slice(0, 500) } : {});
+  const retryAfter = Number(headers['retry-after']);
+  if (status.details?.retryAfterSeconds === undefined && Number.isFinite(retryAfter) && retryAfter > 0) {
+    status.details = { ...status.details, retryAfterSeconds: retryAfter };
+  }
+  const query = new URLSearchParams(
+    Object.entries(options.query ?? {}).flatMap(([k, v]): Array<[string, string]> =>
+      v === undefined || v === '' ? [] : [[k, String(v)]],
+    ),
+  ).toString();
+  return new StatusError({
+    code,
+    status,
+    request: `${options.method} ${options.path}${query ? `?${query}` : ''}`,
+  });
+}
+
+async function readJson(body: Dispatcher.ResponseData['body']): Promise<unknown> {
+  const text = await body.text();
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** Newline-delimited JSON, as the watch endpoint sends it. */
+async function* splitLines(body: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  let rest = '';
+  const decoder = new TextDecoder();
+  for await (const chunk of body) {
+    rest += decoder.decode(chunk, { stream: true });
+    let newline: number;
+    while ((newline = rest.indexOf('\n')) >= 0) {
+      const line = rest.slice(0, newline);
+      rest = rest.slice(newline + 1);
+      if (line.trim() !== '') yield line;
+    }
+  }
+  rest += decoder.decode();
+  if (rest.trim() !== '') yield rest;
+}
