@@ -1,0 +1,13 @@
+export { ControlPlane } from './controlplane.ts';
+export type { AddUserOptions, ControlPlaneOptions, Flags, User } from './controlplane.ts';
+export { binariesFromEnv, cacheDir, locateBinaries } from './build.ts';
+export type { Binaries, LocateOptions } from './build.ts';
+export { CertificateAuthority } from './certs.ts';
+export type { ClientCertOptions, KeyPair, ServingCertOptions } from './certs.ts';
+export { buildKubeconfig } from './kubeconfig.ts';
+export type { KubeconfigOptions } from './kubeconfig.ts';
+export type { RawRequest, RawResponse } from './http.ts';
+export type { InstallCRDsOptions, WebhookRegistration, WebhookRule } from './resources.ts';
+export { ETCD_VERSION, KUBERNETES_VERSION } from './versions.ts';
+export { TcpProxy } from './tcp-proxy.ts';
+export type { ProxyMode, TcpProxyOptions } from './tcp-proxy.ts';
