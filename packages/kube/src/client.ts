@@ -105,7 +105,9 @@ export class KubeClient {
    * A client from the usual places: `kubeconfig` (a path) or `$KUBECONFIG` or
    * `~/.kube/config`, else the in-cluster service account.
    */
-  static fromKubeConfig(options: { kubeconfig?: string; context?: string; userAgent?: string } = {}): KubeClient {
+  static fromKubeConfig(
+    options: { kubeconfig?: string; context?: string; userAgent?: string } = {},
+  ): KubeClient {
     const kubeConfig = new KubeConfig();
     if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
     else kubeConfig.loadFromDefault();
@@ -125,7 +127,10 @@ export class KubeClient {
   }
 
   /** One page of a list. Use `listAll` to follow `continue` tokens. */
-  async list<T extends KubeObject = KubeObject>(type: TypeRef, options: ListOptions = {}): Promise<KubeList<T>> {
+  async list<T extends KubeObject = KubeObject>(
+    type: TypeRef,
+    options: ListOptions = {},
+  ): Promise<KubeList<T>> {
     const info = await this.discovery.resourceFor(type);
     const res = await this.transport.request({
       method: 'GET',
@@ -145,7 +150,10 @@ export class KubeClient {
   }
 
   /** Every page of a list, in chunks of `limit` (default 500), as one list. */
-  async listAll<T extends KubeObject = KubeObject>(type: TypeRef, options: ListOptions = {}): Promise<KubeList<T>> {
+  async listAll<T extends KubeObject = KubeObject>(
+    type: TypeRef,
+    options: ListOptions = {},
+  ): Promise<KubeList<T>> {
     const items: T[] = [];
     let page: KubeList<T>;
     let token: string | undefined = options.continue;
@@ -173,7 +181,10 @@ export class KubeClient {
   }
 
   /** PUT: a whole-object update guarded by the object's `resourceVersion` (409 if stale). */
-  async update<T extends KubeObject>(obj: T, options: WriteOptions & { subresource?: string } = {}): Promise<T> {
+  async update<T extends KubeObject>(
+    obj: T,
+    options: WriteOptions & { subresource?: string } = {},
+  ): Promise<T> {
     const info = await this.discovery.resourceFor(typeOf(obj));
     const res = await this.transport.request({
       method: 'PUT',
@@ -190,7 +201,11 @@ export class KubeClient {
     return this.update(obj, { ...options, subresource: 'status' });
   }
 
-  async patch<T extends KubeObject = KubeObject>(ref: ObjectRef, patch: unknown, options: PatchOptions): Promise<T> {
+  async patch<T extends KubeObject = KubeObject>(
+    ref: ObjectRef,
+    patch: unknown,
+    options: PatchOptions,
+  ): Promise<T> {
     const info = await this.discovery.resourceFor(ref);
     const res = await this.transport.request({
       method: 'PATCH',
@@ -244,7 +259,10 @@ export class KubeClient {
    * An `ERROR` event is thrown as a StatusError (410 Gone: list again). Reconnects,
    * relists and backoff are the Reflector's job (`watch.ts`).
    */
-  async *watch<T extends KubeObject = KubeObject>(type: TypeRef, options: WatchOptions = {}): AsyncGenerator<WatchEvent<T>> {
+  async *watch<T extends KubeObject = KubeObject>(
+    type: TypeRef,
+    options: WatchOptions = {},
+  ): AsyncGenerator<WatchEvent<T>> {
     const info = await this.discovery.resourceFor(type);
     const request: RequestOptions = {
       method: 'GET',
@@ -299,7 +317,12 @@ export async function retryOnConflict<T>(
   }
 }
 
-export function resourcePath(info: ResourceInfo, namespace?: string, name?: string, subresource?: string): string {
+export function resourcePath(
+  info: ResourceInfo,
+  namespace?: string,
+  name?: string,
+  subresource?: string,
+): string {
   let path = info.group === '' ? `/api/${info.version}` : `/apis/${info.group}/${info.version}`;
   if (info.namespaced && namespace) path += `/namespaces/${encodeURIComponent(namespace)}`;
   path += `/${info.resource}`;

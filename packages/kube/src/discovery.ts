@@ -76,14 +76,23 @@ export class Discovery {
   /** API groups and their versions, preferred version first. */
   async groups(signal?: AbortSignal): Promise<Array<{ name: string; versions: string[] }>> {
     const res = await this.#transport.request({ method: 'GET', path: '/apis', signal });
-    const list = res.body as { groups?: Array<{ name: string; versions: Array<{ version: string }>; preferredVersion?: { version: string } }> };
+    const list = res.body as {
+      groups?: Array<{
+        name: string;
+        versions: Array<{ version: string }>;
+        preferredVersion?: { version: string };
+      }>;
+    };
     const core = { name: '', versions: ['v1'] };
     return [
       core,
       ...(list.groups ?? []).map((g) => {
         const versions = g.versions.map((v) => v.version);
         const preferred = g.preferredVersion?.version;
-        return { name: g.name, versions: preferred ? [preferred, ...versions.filter((v) => v !== preferred)] : versions };
+        return {
+          name: g.name,
+          versions: preferred ? [preferred, ...versions.filter((v) => v !== preferred)] : versions,
+        };
       }),
     ];
   }

@@ -109,7 +109,7 @@ function knownReason(reason: string | undefined): StatusReason | undefined {
 /** Parses a response body as a metav1.Status, if it is one. */
 export function asStatus(body: unknown): Status | undefined {
   if (!isObject(body) || body['kind'] !== 'Status') return undefined;
-  return body as Status;
+  return body;
 }
 
 function hasReason(err: unknown, ...reasons: StatusReason[]): boolean {

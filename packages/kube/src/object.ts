@@ -103,7 +103,12 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** A short, human name for errors and logs: `Deployment default/web`. */
-export function describeObject(ref: { kind?: string; metadata?: ObjectMeta; name?: string; namespace?: string }): string {
+export function describeObject(ref: {
+  kind?: string;
+  metadata?: ObjectMeta;
+  name?: string;
+  namespace?: string;
+}): string {
   const name = ref.metadata?.name ?? ref.name ?? '';
   const namespace = ref.metadata?.namespace ?? ref.namespace;
   return `${ref.kind ?? 'object'} ${namespace ? `${namespace}/` : ''}${name}`;

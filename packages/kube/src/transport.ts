@@ -96,10 +96,11 @@ export class Transport {
     return splitLines(res.body);
   }
 
+  /** Closes every connection, aborting requests in flight (watches would otherwise hold it open for minutes). */
   async close(): Promise<void> {
     const agent = this.#agent;
     this.#agent = undefined;
-    if (agent) await (await agent).close();
+    if (agent) await (await agent).destroy();
   }
 
   async #send(options: RequestOptions, reauthenticated = false): Promise<Dispatcher.ResponseData> {
@@ -167,6 +168,11 @@ export class Transport {
           ...(opts.servername ? { servername: opts.servername } : {}),
           ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
         },
+        // HTTP/1.1: with h2 every request shares one connection, and a half-open
+        // one (no RST ever comes) hangs them all; undici has no h2 ping health
+        // check. Here a stuck connection holds one request, and aborting it (the
+        // watch idle timer, a caller's signal, headersTimeout) replaces it.
+        allowH2: false,
         keepAliveTimeout: 30_000,
         // Watches hold a connection each for minutes; never let a short body
         // timeout cut them. Idle watches are detected by the watcher itself.
