@@ -1,0 +1,5 @@
+export * from './client.ts';
+export * from './config.ts';
+export * from './reconciler.ts';
+export * from './result.ts';
+export * from './stash.ts';

@@ -1,0 +1,32 @@
+/** What a reconcile asks of the queue. An error (thrown) means: requeue with backoff. */
+export interface Result {
+  /** Reconcile again after this delay (and forget the failure count). */
+  requeueAfterMs?: number;
+  /** Reconcile again soon, rate-limited. */
+  requeue?: boolean;
+}
+
+/** Combines the results of sub-reconcilers: the soonest requeue wins. */
+export function aggregateResults(...results: Array<Result | void | undefined>): Result {
+  const out: Result = {};
+  for (const r of results) {
+    if (!r) continue;
+    if (r.requeue) out.requeue = true;
+    if (r.requeueAfterMs !== undefined && r.requeueAfterMs > 0) {
+      out.requeueAfterMs =
+        out.requeueAfterMs === undefined ? r.requeueAfterMs : Math.min(out.requeueAfterMs, r.requeueAfterMs);
+    }
+  }
+  return out;
+}
+
+/**
+ * Thrown by a sub-reconciler to stop the rest of a `Sequence` without failing:
+ * the status is still written and the reconcile counts as a success.
+ */
+export class HaltSubReconcilers extends Error {
+  constructor(reason = 'halted') {
+    super(reason);
+    this.name = 'HaltSubReconcilers';
+  }
+}
