@@ -1,20 +1,67 @@
-// Informer initial sync of N ConfigMaps on a real control plane: time to sync and
-// memory per cached object. Run: node --expose-gc bench/informer.bench.ts [N] [runs]
+// Informer initial sync of N ConfigMaps on a real control plane: time to sync, heap per
+// cached object, and the RSS of a process that does nothing else. The seeding runs in
+// this process; each measured run is a fresh child process, so its RSS is the informer's.
+// Run: node bench/informer.bench.ts [N] [runs]
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import { ControlPlane } from '@bindery/controlplane';
 import { KubeClient, SharedInformer } from '@bindery/kube';
 import { median, report } from './stats.ts';
 
-const count = Number(process.argv[2] ?? 10_000);
-const runs = Number(process.argv[3] ?? 5);
 const ns = 'bench-informer';
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc so memory figures are settled');
+interface RunFigures {
+  syncMs: number;
+  heapPerObject: number;
+  rssMiB: number;
+  baselineRssMiB: number;
+}
 
+if (process.argv[2] === '--child') {
+  // One measured run: sync, settle, report as JSON on stdout.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('the child runs with --expose-gc');
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(process.argv[3] as string);
+  const client = new KubeClient({ kubeConfig });
+  gc();
+  const baseline = process.memoryUsage();
+  const stop = new AbortController();
+  const informer = new SharedInformer({
+    client,
+    type: { apiVersion: 'v1', kind: 'ConfigMap' },
+    namespace: ns,
+  });
+  const started = performance.now();
+  void informer.run(stop.signal);
+  await informer.waitForSync();
+  const syncMs = performance.now() - started;
+  gc();
+  const after = process.memoryUsage();
+  stop.abort();
+  await client.close();
+  const figures: RunFigures = {
+    syncMs,
+    heapPerObject: (after.heapUsed - baseline.heapUsed) / informer.indexer.size,
+    rssMiB: after.rss / 2 ** 20,
+    baselineRssMiB: baseline.rss / 2 ** 20,
+  };
+  console.log(JSON.stringify({ ...figures, size: informer.indexer.size }));
+  process.exit(0);
+}
+
+const count = Number(process.argv[2] ?? 10_000);
+const runs = Number(process.argv[3] ?? 5);
 const cp = new ControlPlane();
 await cp.start();
+const dir = await mkdtemp(join(tmpdir(), 'bindery-bench-'));
 const client = new KubeClient({ kubeConfig: cp.kubeConfig() });
 try {
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  await cp.writeKubeconfig(kubeconfigPath);
   await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
   const seeded = Date.now();
   const data = { 'app.properties': 'a=1\nb=2\nc=3\n', mode: 'bench' };
@@ -32,42 +79,35 @@ try {
   }
   console.log(`seeded ${count} ConfigMaps in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);
 
-  const syncMs: number[] = [];
-  const perObjectBytes: number[] = [];
-  const rssMb: number[] = [];
+  const results: RunFigures[] = [];
   for (let run = 1; run <= runs; run++) {
-    gc();
-    const heapBefore = process.memoryUsage().heapUsed;
-    const stop = new AbortController();
-    const informer = new SharedInformer({
-      client,
-      type: { apiVersion: 'v1', kind: 'ConfigMap' },
-      namespace: ns,
-    });
-    const started = performance.now();
-    void informer.run(stop.signal);
-    await informer.waitForSync();
-    const elapsed = performance.now() - started;
-    gc();
-    const heapAfter = process.memoryUsage().heapUsed;
-    const rss = process.memoryUsage().rss / 2 ** 20;
-    const size = informer.indexer.size;
-    stop.abort();
-    if (size !== count) throw new Error(`cached ${size} objects, expected ${count}`);
-    syncMs.push(elapsed);
-    perObjectBytes.push((heapAfter - heapBefore) / size);
-    rssMb.push(rss);
+    const out = execFileSync(
+      process.execPath,
+      ['--expose-gc', import.meta.filename, '--child', kubeconfigPath],
+      {
+        encoding: 'utf8',
+      },
+    );
+    const r = JSON.parse(out.trim().split('\n').at(-1) as string) as RunFigures & { size: number };
+    if (r.size !== count) throw new Error(`cached ${r.size} objects, expected ${count}`);
+    results.push(r);
     console.log(
-      `run ${run}: sync ${elapsed.toFixed(0)} ms, heap ${((heapAfter - heapBefore) / 2 ** 20).toFixed(1)} MiB ` +
-        `(${((heapAfter - heapBefore) / size).toFixed(0)} B/object), RSS ${rss.toFixed(0)} MiB`,
+      `run ${run}: sync ${r.syncMs.toFixed(0)} ms, ${r.heapPerObject.toFixed(0)} B heap/object, ` +
+        `RSS ${r.baselineRssMiB.toFixed(0)} → ${r.rssMiB.toFixed(0)} MiB`,
     );
   }
   report(`informer initial sync of ${count} ConfigMaps`, [
-    ['sync time (ms)', median(syncMs)],
-    ['heap per cached object (bytes)', median(perObjectBytes)],
-    ['process RSS after sync (MiB)', median(rssMb)],
+    ['sync time (ms)', median(results.map((r) => r.syncMs))],
+    ['heap per cached object (bytes)', median(results.map((r) => r.heapPerObject))],
+    ['RSS before the informer (MiB)', median(results.map((r) => r.baselineRssMiB))],
+    ['RSS after sync (MiB)', median(results.map((r) => r.rssMiB))],
+    [
+      'RSS per cached object (bytes)',
+      median(results.map((r) => ((r.rssMiB - r.baselineRssMiB) * 2 ** 20) / count)),
+    ],
   ]);
 } finally {
   await client.close();
   await cp.stop();
+  await rm(dir, { recursive: true, force: true });
 }
