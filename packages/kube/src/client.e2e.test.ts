@@ -173,7 +173,7 @@ describe('KubeClient against a real API server', () => {
       metadata: { ...viaMain.metadata, labels: { ignored: 'yes' } },
       status: { observedGeneration: 42 },
     });
-    assert.equal((viaStatus['status']).observedGeneration, 42);
+    assert.equal(viaStatus['status'].observedGeneration, 42);
     assert.equal(viaStatus.metadata.labels?.['ignored'], undefined);
   });
 

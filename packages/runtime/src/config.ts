@@ -7,7 +7,10 @@ export type EventType = 'Normal' | 'Warning';
 
 /** Records an event about an object. Never put a Secret's value in `note`. */
 export interface Recorder {
-  event(regarding: KubeObject, event: { type: EventType; reason: string; note: string; action?: string }): void;
+  event(
+    regarding: KubeObject,
+    event: { type: EventType; reason: string; note: string; action?: string },
+  ): void;
 }
 
 /** What an object is watched by: one object by name, or every object a selector matches. */

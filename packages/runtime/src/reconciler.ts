@@ -60,5 +60,8 @@ export interface SubReconciler<T extends KubeObject> {
 export interface Reconciler {
   readonly name: string;
   setup?(ctx: SetupContext): void | Promise<void>;
-  reconcile(ctx: Omit<ReconcileContext, 'resourceType'> & { resourceType?: TypeRef }, request: Request): Promise<Result>;
+  reconcile(
+    ctx: Omit<ReconcileContext, 'resourceType'> & { resourceType?: TypeRef },
+    request: Request,
+  ): Promise<Result>;
 }
