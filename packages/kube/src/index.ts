@@ -10,3 +10,5 @@ export * from './clock.ts';
 export * from './rate-limiter.ts';
 export * from './workqueue.ts';
 export * from './workqueue-metrics.ts';
+export * from './leader-election.ts';
+export * from './events.ts';
