@@ -1,0 +1,311 @@
+// Admission requests per second and latency of the webhook server, for a small mutating handler
+// (adds an env var to every container of a Deployment-sized object), over HTTPS on loopback.
+// The server runs in a child process (its own core on a 2-vCPU machine); this process is the
+// client: an undici Pool of 16 kept-alive connections and 16 async loops, like an API server
+// fanning out concurrent admissions. Each run: a fresh server, warm-up, then a fixed count.
+// Each run also measures a baseline: a bare node:https server that parses the review and answers
+// a constant, so what the WebhookServer itself costs can be read apart from TLS and HTTP.
+// Run: node bench/webhook.bench.ts [requests] [runs]
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createInterface } from 'node:readline';
+import { Pool } from 'undici';
+import { pino } from 'pino';
+import type { KubeObject } from '@bindery/kube';
+import { WebhookServer, generateSelfSigned, mutating } from '@bindery/runtime';
+import { median, report } from './stats.ts';
+
+const CONCURRENCY = 16;
+const WARMUP = 1_000;
+const PATH = '/mutate-apps-v1-deployment';
+
+interface Container {
+  name: string;
+  env?: Array<{ name: string; value?: string }>;
+}
+
+interface RunFigures {
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Server CPU (user + system) per request, µs. */
+  cpuUs: number;
+}
+
+if (process.argv[2] === '--server') {
+  const kind = process.argv[3];
+  const certs = await generateSelfSigned({ service: 'bench', namespace: 'bench', extraHosts: ['127.0.0.1'] });
+  let port: number;
+  let stop: () => Promise<void>;
+  if (kind === 'webhook') {
+    const server = new WebhookServer({ port: 0, tls: certs.serving, log: pino({ level: 'warn' }) });
+    server.register(
+      PATH,
+      mutating<KubeObject>((deployment) => {
+        const spec = deployment['spec'] as { template: { spec: { containers: Container[] } } };
+        for (const c of spec.template.spec.containers)
+          (c.env ??= []).push({ name: 'BINDERY', value: 'injected' });
+      }),
+    );
+    await server.listen();
+    port = server.port;
+    stop = () => server.stop();
+  } else {
+    const server = createServer(
+      { cert: certs.serving.cert, key: certs.serving.key, keepAliveTimeout: 100_000 },
+      (req: IncomingMessage, res: ServerResponse) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request: { uid: string } };
+          const body = JSON.stringify({
+            apiVersion: 'admission.k8s.io/v1',
+            kind: 'AdmissionReview',
+            response: { uid: review.request.uid, allowed: true, patchType: 'JSONPatch', patch: 'W10=' },
+          });
+          res.writeHead(200, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+          });
+          res.end(body);
+        });
+      },
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as { port: number }).port;
+    stop = () => new Promise((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+  }
+  console.log(JSON.stringify({ port, ca: certs.caBundle }));
+  // The parent asks for the server's CPU time around the measured phase: a line in, a line out.
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    if (line === 'cpu') console.log(JSON.stringify(process.cpuUsage()));
+    if (line === 'stop') void stop().then(() => process.exit(0));
+  });
+} else {
+  const count = Number(process.argv[2] ?? 20_000);
+  const runs = Number(process.argv[3] ?? 5);
+  const body = JSON.stringify(admissionReview());
+  console.log(
+    `request body: ${body.length} bytes; ${CONCURRENCY} connections; ${WARMUP} warm-up + ${count} requests`,
+  );
+
+  const results: Record<'webhook' | 'baseline', RunFigures[]> = { webhook: [], baseline: [] };
+  for (let run = 1; run <= runs; run++) {
+    for (const kind of ['webhook', 'baseline'] as const) {
+      const r = await measure(kind, body, count);
+      results[kind].push(r);
+      console.log(
+        `run ${run} ${kind.padEnd(8)}: ${r.rps.toFixed(0)} requests/s, p50 ${r.p50.toFixed(2)} ms, ` +
+          `p99 ${r.p99.toFixed(2)} ms, server CPU ${r.cpuUs.toFixed(0)} µs/request`,
+      );
+    }
+  }
+  const m = (kind: 'webhook' | 'baseline', key: keyof RunFigures): number =>
+    median(results[kind].map((r) => r[key]));
+  report(`webhook server, mutating a Deployment, ${CONCURRENCY} concurrent clients, ${count} requests`, [
+    ['admission requests/s', m('webhook', 'rps')],
+    ['p50 latency (ms)', m('webhook', 'p50')],
+    ['p99 latency (ms)', m('webhook', 'p99')],
+    ['server CPU per request (µs, user + system)', m('webhook', 'cpuUs')],
+    ['baseline (bare node:https, parse + constant answer): requests/s', m('baseline', 'rps')],
+    ['baseline p50 latency (ms)', m('baseline', 'p50')],
+    ['baseline p99 latency (ms)', m('baseline', 'p99')],
+    ['baseline server CPU per request (µs)', m('baseline', 'cpuUs')],
+  ]);
+}
+
+async function measure(kind: 'webhook' | 'baseline', body: string, count: number): Promise<RunFigures> {
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there.
+  const profile = process.env['BENCH_CPU_PROF'];
+  const child = spawn(
+    process.execPath,
+    [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), import.meta.filename, '--server', kind],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const nextLine = async (): Promise<string> => {
+    const { value, done } = await lines.next();
+    if (done) throw new Error('the server process exited');
+    return value;
+  };
+  const serverCpuMs = async (): Promise<number> => {
+    child.stdin.write('cpu\n');
+    const u = JSON.parse(await nextLine()) as { user: number; system: number };
+    return (u.user + u.system) / 1000;
+  };
+  const { port, ca } = JSON.parse(await nextLine()) as { port: number; ca: string };
+  const pool = new Pool(`https://127.0.0.1:${port}`, {
+    connections: CONCURRENCY,
+    pipelining: 1,
+    connect: { ca, rejectUnauthorized: true },
+  });
+  const send = async (): Promise<number> => {
+    const started = performance.now();
+    const res = await pool.request({
+      path: PATH,
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    const answer = (await res.body.json()) as { response?: { allowed?: boolean; patch?: string } };
+    if (res.statusCode !== 200 || !answer.response?.allowed || !answer.response.patch) {
+      throw new Error(`unexpected answer ${res.statusCode}: ${JSON.stringify(answer)}`);
+    }
+    return performance.now() - started;
+  };
+  const drive = async (total: number): Promise<{ ms: number; latencies: number[] }> => {
+    const latencies: number[] = [];
+    let issued = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (issued < total) {
+          issued++;
+          latencies.push(await send());
+        }
+      }),
+    );
+    return { ms: performance.now() - started, latencies };
+  };
+  try {
+    await drive(WARMUP);
+    const cpuBefore = await serverCpuMs();
+    const { ms, latencies } = await drive(count);
+    const cpuUs = (((await serverCpuMs()) - cpuBefore) * 1000) / count;
+    latencies.sort((a, b) => a - b);
+    const pct = (p: number): number =>
+      latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
+    return { rps: (count / ms) * 1000, p50: pct(0.5), p99: pct(0.99), cpuUs };
+  } finally {
+    await pool.close();
+    const exited = once(child, 'exit');
+    child.stdin.end('stop\n');
+    await exited;
+  }
+}
+
+/** A CREATE review of a Deployment the size of a real one (two containers, probes, volumes, ~5 KB). */
+function admissionReview(): unknown {
+  const container = (name: string, image: string): Record<string, unknown> => ({
+    name,
+    image,
+    imagePullPolicy: 'IfNotPresent',
+    args: ['--port=8080', '--log-level=info', `--name=${name}`],
+    ports: [
+      { name: 'http', containerPort: 8080, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 9090, protocol: 'TCP' },
+    ],
+    env: Array.from({ length: 8 }, (_, i) => ({ name: `SETTING_${i}`, value: `value-${i}-${name}` })).concat([
+      {
+        name: 'POD_NAME',
+        valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } },
+      } as never,
+    ]),
+    envFrom: [{ configMapRef: { name: `${name}-config` } }],
+    resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } },
+    livenessProbe: {
+      httpGet: { path: '/healthz', port: 8080, scheme: 'HTTP' },
+      periodSeconds: 10,
+      timeoutSeconds: 1,
+    },
+    readinessProbe: {
+      httpGet: { path: '/readyz', port: 8080, scheme: 'HTTP' },
+      periodSeconds: 5,
+      timeoutSeconds: 1,
+    },
+    volumeMounts: [
+      { name: 'config', mountPath: '/etc/app' },
+      { name: 'bindings', mountPath: '/bindings', readOnly: true },
+    ],
+    securityContext: { allowPrivilegeEscalation: false, runAsNonRoot: true, capabilities: { drop: ['ALL'] } },
+    terminationMessagePath: '/dev/termination-log',
+    terminationMessagePolicy: 'File',
+  });
+  const labels = {
+    'app.kubernetes.io/name': 'shop',
+    'app.kubernetes.io/component': 'api',
+    'app.kubernetes.io/part-of': 'store',
+  };
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: '0b1c5e4a-8d4f-4a51-9a43-7d8e2f0c9b11',
+      kind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+      resource: { group: 'apps', version: 'v1', resource: 'deployments' },
+      requestKind: { group: 'apps', version: 'v1', kind: 'Deployment' },
+      requestResource: { group: 'apps', version: 'v1', resource: 'deployments' },
+      name: 'shop-api',
+      namespace: 'store',
+      operation: 'CREATE',
+      userInfo: {
+        username: 'system:serviceaccount:argocd:argocd-application-controller',
+        groups: ['system:serviceaccounts', 'system:authenticated'],
+      },
+      object: {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: {
+          name: 'shop-api',
+          namespace: 'store',
+          labels,
+          annotations: {
+            'deployment.kubernetes.io/revision': '3',
+            'argocd.argoproj.io/tracking-id': 'store:apps/Deployment:store/shop-api',
+          },
+        },
+        spec: {
+          replicas: 3,
+          revisionHistoryLimit: 10,
+          progressDeadlineSeconds: 600,
+          selector: { matchLabels: labels },
+          strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
+          template: {
+            metadata: {
+              labels,
+              annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': '9090' },
+            },
+            spec: {
+              serviceAccountName: 'shop-api',
+              terminationGracePeriodSeconds: 30,
+              dnsPolicy: 'ClusterFirst',
+              restartPolicy: 'Always',
+              schedulerName: 'default-scheduler',
+              securityContext: { fsGroup: 2000, seccompProfile: { type: 'RuntimeDefault' } },
+              containers: [
+                container('api', 'registry.example.com/store/api:1.42.0'),
+                container('proxy', 'envoyproxy/envoy:v1.31.0'),
+              ],
+              volumes: [
+                { name: 'config', configMap: { name: 'shop-api-config', defaultMode: 420 } },
+                {
+                  name: 'bindings',
+                  projected: { sources: [{ secret: { name: 'db-binding' } }], defaultMode: 420 },
+                },
+              ],
+              affinity: {
+                podAntiAffinity: {
+                  preferredDuringSchedulingIgnoredDuringExecution: [
+                    {
+                      weight: 100,
+                      podAffinityTerm: {
+                        topologyKey: 'kubernetes.io/hostname',
+                        labelSelector: { matchLabels: labels },
+                      },
+                    },
+                  ],
+                },
+              },
+            },
+          },
+        },
+      },
+      oldObject: null,
+      dryRun: false,
+      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions', fieldManager: 'argocd-controller' },
+    },
+  };
+}
