@@ -32,3 +32,7 @@ export * from './reconcilers/with-config.ts';
 export * from './reconcilers/with-finalizer.ts';
 export * from './reconcilers/admission-webhook-adapter.ts';
 export * from './webhook/index.ts';
+export * from './cached-client.ts';
+export * from './controller.ts';
+export * from './metrics.ts';
+export * from './manager.ts';

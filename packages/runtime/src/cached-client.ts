@@ -1,0 +1,125 @@
+import { StatusError, parseApiVersion } from '@bindery/kube';
+import type {
+  DeleteOptions,
+  GetOptions,
+  KubeClient,
+  KubeList,
+  KubeObject,
+  ListOptions,
+  ObjectRef,
+  PatchOptions,
+  SharedInformer,
+  SharedInformerFactory,
+  TypeRef,
+  WriteOptions,
+} from '@bindery/kube';
+import type { Client } from './client.ts';
+
+export interface CachedClientOptions {
+  client: KubeClient;
+  informers: SharedInformerFactory;
+  /** Aborts waits for a cache to sync. */
+  signal?: AbortSignal;
+}
+
+/**
+ * controller-runtime's delegating client: reads come from shared informer caches
+ * (started on first use of a kind, then kept), writes go to the API server. Each
+ * read returns a copy, so reconcilers may mutate what they get.
+ */
+export class CachedClient implements Client {
+  readonly #client: KubeClient;
+  readonly #informers: SharedInformerFactory;
+  readonly #signal: AbortSignal | undefined;
+
+  constructor(options: CachedClientOptions) {
+    this.#client = options.client;
+    this.#informers = options.informers;
+    this.#signal = options.signal;
+  }
+
+  async get<T extends KubeObject = KubeObject>(ref: ObjectRef, options: GetOptions = {}): Promise<T> {
+    if (options.subresource) return this.#client.get<T>(ref, options);
+    const informer = await this.#synced<T>(ref, options.metadataOnly, options.signal);
+    const obj = informer.lister.get(ref.name, ref.namespace);
+    if (!obj) throw notFound(ref);
+    return structuredClone(obj);
+  }
+
+  async list<T extends KubeObject = KubeObject>(
+    type: TypeRef,
+    options: ListOptions = {},
+  ): Promise<KubeList<T>> {
+    if (options.fieldSelector) {
+      throw new Error(
+        `${type.kind}: field selectors are not served from the cache; use an index or the API reader`,
+      );
+    }
+    const informer = await this.#synced<T>(type, options.metadataOnly, options.signal);
+    const items = informer.lister.list({
+      ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+      ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
+    });
+    return {
+      apiVersion: type.apiVersion,
+      kind: `${type.kind}List`,
+      metadata: { resourceVersion: informer.state.resourceVersion },
+      items: items.map((o) => structuredClone(o)),
+    };
+  }
+
+  /** The informer behind reads of `type`, for indexes and event handlers. */
+  informer<T extends KubeObject = KubeObject>(type: TypeRef, metadataOnly = false): SharedInformer<T> {
+    return this.#informers.informerFor<T>({ type, ...(metadataOnly ? { metadataOnly } : {}) });
+  }
+
+  create<T extends KubeObject>(obj: T, options?: WriteOptions): Promise<T> {
+    return this.#client.create(obj, options);
+  }
+
+  update<T extends KubeObject>(obj: T, options?: WriteOptions): Promise<T> {
+    return this.#client.update(obj, options);
+  }
+
+  updateStatus<T extends KubeObject>(obj: T, options?: WriteOptions): Promise<T> {
+    return this.#client.updateStatus(obj, options);
+  }
+
+  patch<T extends KubeObject = KubeObject>(
+    ref: ObjectRef,
+    patch: unknown,
+    options: PatchOptions,
+  ): Promise<T> {
+    return this.#client.patch<T>(ref, patch, options);
+  }
+
+  delete(ref: ObjectRef, options?: DeleteOptions): Promise<unknown> {
+    return this.#client.delete(ref, options);
+  }
+
+  async #synced<T extends KubeObject>(
+    type: TypeRef,
+    metadataOnly: boolean | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<SharedInformer<T>> {
+    const informer = this.informer<T>(
+      { apiVersion: type.apiVersion, kind: type.kind },
+      metadataOnly ?? false,
+    );
+    if (!informer.hasSynced()) {
+      const signals = [signal, this.#signal].filter((s): s is AbortSignal => s !== undefined);
+      await informer.waitForSync(signals.length > 0 ? AbortSignal.any(signals) : undefined);
+    }
+    return informer;
+  }
+}
+
+function notFound(ref: ObjectRef): StatusError {
+  const { group } = parseApiVersion(ref.apiVersion);
+  const resource = `${ref.kind.toLowerCase()}${group ? `.${group}` : ''}`;
+  return new StatusError({
+    code: 404,
+    status: { reason: 'NotFound', message: `${resource} "${ref.name}" not found`, code: 404 },
+    request: `GET ${ref.apiVersion} ${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} (cache)`,
+  });
+}
