@@ -36,3 +36,4 @@ export * from './cached-client.ts';
 export * from './controller.ts';
 export * from './metrics.ts';
 export * from './manager.ts';
+export * from './duck.ts';
