@@ -1,0 +1,3 @@
+export * from './bindable.ts';
+export * from './subject-reconciler.ts';
+export * from './admission.ts';
