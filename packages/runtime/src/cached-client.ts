@@ -107,6 +107,9 @@ export class CachedClient implements Client {
       metadataOnly ?? false,
     );
     if (!informer.hasSynced()) {
+      // As controller-runtime's RESTMapper does: a kind the API server does not serve fails now
+      // (NoKindMatchError) instead of holding the worker until a sync that can never happen.
+      await this.#client.discovery.resourceFor(type);
       const signals = [signal, this.#signal].filter((s): s is AbortSignal => s !== undefined);
       await informer.waitForSync(signals.length > 0 ? AbortSignal.any(signals) : undefined);
     }

@@ -136,6 +136,16 @@ describe('Manager against a real API server', () => {
     }
   });
 
+  it('reads of a kind the API server does not serve fail at once instead of waiting for a sync', async () => {
+    const mgr = manager();
+    const started = Date.now();
+    await assert.rejects(
+      mgr.cachedClient.get({ apiVersion: 'example.bindery.dev/v1', kind: 'Missing', namespace: ns, name: 'x' }),
+      (err: Error) => err.name === 'NoKindMatchError' && err.message.includes('Missing'),
+    );
+    assert.ok(Date.now() - started < 5_000, 'failed fast');
+  });
+
   it('a reconcile that throws anything never stops the controller', async () => {
     const mgr = manager();
     let calls = 0;
