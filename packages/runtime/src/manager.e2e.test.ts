@@ -140,7 +140,12 @@ describe('Manager against a real API server', () => {
     const mgr = manager();
     const started = Date.now();
     await assert.rejects(
-      mgr.cachedClient.get({ apiVersion: 'example.bindery.dev/v1', kind: 'Missing', namespace: ns, name: 'x' }),
+      mgr.cachedClient.get({
+        apiVersion: 'example.bindery.dev/v1',
+        kind: 'Missing',
+        namespace: ns,
+        name: 'x',
+      }),
       (err: Error) => err.name === 'NoKindMatchError' && err.message.includes('Missing'),
     );
     assert.ok(Date.now() - started < 5_000, 'failed fast');
