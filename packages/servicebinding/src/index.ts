@@ -1,1 +1,2 @@
+export * from './projector/index.ts';
 export * from './apis/index.ts';
