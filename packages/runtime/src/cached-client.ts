@@ -14,6 +14,7 @@ import type {
   WriteOptions,
 } from '@bindery/kube';
 import type { Client } from './client.ts';
+import { deepCopy } from './equality.ts';
 
 export interface CachedClientOptions {
   client: KubeClient;
@@ -43,7 +44,7 @@ export class CachedClient implements Client {
     const informer = await this.#synced<T>(ref, options.metadataOnly, options.signal);
     const obj = informer.lister.get(ref.name, ref.namespace);
     if (!obj) throw notFound(ref);
-    return structuredClone(obj);
+    return deepCopy(obj);
   }
 
   async list<T extends KubeObject = KubeObject>(
@@ -64,7 +65,7 @@ export class CachedClient implements Client {
       apiVersion: type.apiVersion,
       kind: `${type.kind}List`,
       metadata: { resourceVersion: informer.state.resourceVersion },
-      items: items.map((o) => structuredClone(o)),
+      items: items.map((o) => deepCopy(o)),
     };
   }
 

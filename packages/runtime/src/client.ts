@@ -10,7 +10,10 @@ import type {
   WriteOptions,
 } from '@bindery/kube';
 
-/** Reads objects. The manager's client reads from shared informer caches; `list` returns every item. */
+/**
+ * Reads objects. The manager's client reads from shared informer caches; `list` returns every item.
+ * Every read returns objects the caller owns and may change.
+ */
 export interface Reader {
   get<T extends KubeObject = KubeObject>(ref: ObjectRef, options?: GetOptions): Promise<T>;
   list<T extends KubeObject = KubeObject>(type: TypeRef, options?: ListOptions): Promise<KubeList<T>>;

@@ -39,26 +39,6 @@ function setKey(obj: Record<string, unknown>, key: string, value: unknown): void
 }
 
 /**
- * A deep copy of a JSON value: plain objects, arrays and primitives are copied by a plain walk,
- * several times faster than `structuredClone` on the objects admission handlers see (a 5 KB
- * Deployment: ~15 µs instead of ~100 µs). Any other object (a `Date`) goes through `structuredClone`.
- */
-export function cloneJson<T>(value: T): T {
-  if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) {
-    const out: unknown[] = new Array<unknown>(value.length);
-    for (let i = 0; i < value.length; i++) out[i] = cloneJson(value[i] as unknown);
-    return out as T;
-  }
-  const proto: unknown = Object.getPrototypeOf(value);
-  if (proto !== Object.prototype && proto !== null) return deepCopy(value);
-  const src = value as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(src)) setKey(out, key, cloneJson(src[key]));
-  return out as T;
-}
-
-/**
  * The operations that turn `from` into `to`. Objects are diffed key by key and
  * arrays index by index (then trailing elements added or removed, from the end
  * so earlier indexes stay valid), so a change deep inside a container of a pod
@@ -91,7 +71,7 @@ function diffInto(ops: JsonPatchOperation[], path: string[], a: unknown, b: unkn
       const previous = ownValue(a, key);
       if (value === undefined || previous === value) continue;
       if (previous === undefined) {
-        ops.push({ op: 'add', path: pointer(path, key), value: cloneJson(value) });
+        ops.push({ op: 'add', path: pointer(path, key), value: deepCopy(value) });
       } else {
         path.push(escapePointer(key));
         diffInto(ops, path, previous, value);
@@ -109,12 +89,12 @@ function diffInto(ops: JsonPatchOperation[], path: string[], a: unknown, b: unkn
       path.pop();
     }
     for (let i = common; i < b.length; i++)
-      ops.push({ op: 'add', path: pointer(path, String(i)), value: cloneJson(b[i]) });
+      ops.push({ op: 'add', path: pointer(path, String(i)), value: deepCopy(b[i]) });
     for (let i = a.length - 1; i >= common; i--) ops.push({ op: 'remove', path: pointer(path, String(i)) });
     return;
   }
   if (deepEqual(a, b)) return;
-  ops.push({ op: 'replace', path: pointer(path), value: cloneJson(b) });
+  ops.push({ op: 'replace', path: pointer(path), value: deepCopy(b) });
 }
 
 /** `obj[key]` if `key` is an own property (so `__proto__` and `constructor` read as absent). */
@@ -124,7 +104,7 @@ function ownValue(obj: Record<string, unknown>, key: string): unknown {
 
 /** Applies `ops` to a copy of `doc` and returns it; throws naming the failing operation. */
 export function applyJsonPatch<T = unknown>(doc: unknown, ops: readonly JsonPatchOperation[]): T {
-  let root: unknown = cloneJson(doc);
+  let root: unknown = deepCopy(doc);
   ops.forEach((op, i) => {
     try {
       root = applyOne(root, op);
@@ -173,14 +153,14 @@ function applyOne(root: unknown, op: JsonPatchOperation): unknown {
       if (!deepEqual(getAt(root, segments), op.value)) throw new Error('test failed');
       return root;
     case 'add':
-      return add(root, segments, cloneJson(op.value));
+      return add(root, segments, deepCopy(op.value));
     case 'remove':
       return remove(root, segments).root;
     case 'replace':
       getAt(root, segments);
-      return add(remove(root, segments).root, segments, cloneJson(op.value));
+      return add(remove(root, segments).root, segments, deepCopy(op.value));
     case 'copy':
-      return add(root, segments, cloneJson(getAt(root, parsePointer(op.from))));
+      return add(root, segments, deepCopy(getAt(root, parsePointer(op.from))));
     case 'move': {
       const from = parsePointer(op.from);
       if (op.path.startsWith(`${op.from}/`)) throw new Error('cannot move a value into itself');

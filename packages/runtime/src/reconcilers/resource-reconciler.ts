@@ -80,7 +80,10 @@ export class ResourceReconciler<T extends KubeObject> implements Reconciler {
     const deleting = original.metadata.deletionTimestamp !== undefined;
     if (deleting && (original.metadata.finalizers ?? []).length === 0) return {};
 
-    const resource = deepCopy(original);
+    // Reads return objects the caller owns (see Reader), so reconcile `original` itself and keep
+    // only its status to compare against.
+    const resource = original;
+    const originalStatus: unknown = deepCopy(original['status']);
     // An object the API server returns always has these; a fake or a cache may not.
     resource.apiVersion ??= this.type.apiVersion;
     resource.kind ??= this.type.kind;
@@ -106,7 +109,6 @@ export class ResourceReconciler<T extends KubeObject> implements Reconciler {
     }
 
     const status = resource['status'];
-    const originalStatus = original['status'];
     if (isObject(status) && isObject(originalStatus)) {
       restoreLastTransitionTimes(status['conditions'], originalStatus['conditions']);
     }

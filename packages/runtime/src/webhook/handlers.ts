@@ -3,7 +3,8 @@
 
 import type { KubeObject } from '@bindery/kube';
 import type { Logger } from 'pino';
-import { cloneJson, jsonPatchDiff } from '../json-patch.ts';
+import { deepCopy } from '../equality.ts';
+import { jsonPatchDiff } from '../json-patch.ts';
 import type { JsonPatchOperation } from '../json-patch.ts';
 import type { AdmissionRequest, AdmissionStatus } from './types.ts';
 
@@ -122,7 +123,7 @@ export function mutating<T extends object = KubeObject>(fn: MutateFunc<T>): Admi
     async handle(ctx) {
       const original = ctx.request.object;
       if (!isPlainObject(original)) return { allowed: true };
-      const copy = cloneJson(original) as T;
+      const copy = deepCopy(original) as T;
       const result = await fn(copy, ctx as AdmissionContext<T>);
       if (result instanceof Denial) return denied(result);
       const mutated: unknown = result ?? copy;
