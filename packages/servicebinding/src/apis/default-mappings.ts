@@ -1,12 +1,17 @@
-// Mappings shipped with the runtime for built-in kinds that are "almost PodSpec-able".
+// Mappings shipped with the runtime for built-in kinds that are "almost PodSpec-able". Frozen:
+// the projector hands out the CronJob spec as CRONJOB_MAPPING.
 import type { ClusterWorkloadResourceMapping } from './clusterworkloadresourcemapping.ts';
+import { deepFreeze } from './freeze.ts';
 import { group, storageVersion } from './group.ts';
 
-/** A CronJob's pod template is one level deeper, under .spec.jobTemplate. */
-export const cronJobMapping: ClusterWorkloadResourceMapping = {
+/** The name of the CronJob mapping: `<plural>.<group>` of the mapped resource (WM-4). */
+export const cronJobMappingName = 'cronjobs.batch';
+
+/** A CronJob's pod template is one level deeper, under .spec.jobTemplate. As the RI ships it (not defaulted). */
+export const cronJobMapping: ClusterWorkloadResourceMapping = deepFreeze({
   apiVersion: `${group}/${storageVersion}`,
   kind: 'ClusterWorkloadResourceMapping',
-  metadata: { name: 'cronjobs.batch' },
+  metadata: { name: cronJobMappingName },
   spec: {
     versions: [
       {
@@ -20,6 +25,6 @@ export const cronJobMapping: ClusterWorkloadResourceMapping = {
       },
     ],
   },
-};
+});
 
-export const defaultMappings: readonly ClusterWorkloadResourceMapping[] = [cronJobMapping];
+export const defaultMappings: readonly ClusterWorkloadResourceMapping[] = Object.freeze([cronJobMapping]);

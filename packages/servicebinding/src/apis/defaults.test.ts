@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ClusterWorkloadResourceMapping } from './clusterworkloadresourcemapping.ts';
+import { cronJobMapping } from './default-mappings.ts';
 import {
   bindingName,
   defaultClusterWorkloadResourceMapping,
@@ -82,6 +83,24 @@ describe('defaultMappingTemplate', () => {
       containers: [{ path: '.spec.runner', env: '.environment', volumeMounts: '.volumeMounts' }],
       volumes: '.spec.template.spec.volumes',
     });
+  });
+
+  it('WM-18 WM-20: container entries get .env and .volumeMounts, but no name (RB-6)', () => {
+    const t = defaultMappingTemplate({ version: 'v1', containers: [{ path: '.spec.c[*]', name: '' }] });
+    assert.deepEqual(t.containers, [{ path: '.spec.c[*]', env: '.env', volumeMounts: '.volumeMounts' }]);
+  });
+
+  it('the CronJob mapping defaults as the RI ships it', () => {
+    const t = defaultMappingTemplate(cronJobMapping.spec.versions?.[0] ?? { version: '' });
+    assert.equal(t.annotations, '.spec.jobTemplate.spec.template.metadata.annotations');
+    assert.deepEqual(
+      t.containers.map((c) => [c.path, c.name, c.env, c.volumeMounts]),
+      [
+        ['.spec.jobTemplate.spec.template.spec.containers[*]', '.name', '.env', '.volumeMounts'],
+        ['.spec.jobTemplate.spec.template.spec.initContainers[*]', '.name', '.env', '.volumeMounts'],
+      ],
+    );
+    assert.ok(Object.isFrozen(cronJobMapping) && Object.isFrozen(cronJobMapping.spec.versions?.[0]));
   });
 
   it('WM-18, WM-20: defaulting a mapping fills env and volumeMounts only, and leaves it valid', () => {

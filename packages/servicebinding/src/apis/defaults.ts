@@ -6,7 +6,7 @@ import type {
   MappingContainer,
   MappingTemplate,
 } from './clusterworkloadresourcemapping.ts';
-import type { ServiceBinding } from './servicebinding.ts';
+import type { ServiceBinding, ServiceBindingSpec } from './servicebinding.ts';
 
 export const defaultAnnotationsPath = '.spec.template.metadata.annotations';
 export const defaultVolumesPath = '.spec.template.spec.volumes';
@@ -22,9 +22,16 @@ export function defaultServiceBinding(binding: ServiceBinding): ServiceBinding {
   return out;
 }
 
-/** The binding name in effect: `spec.name`, else `metadata.name`. */
-export function bindingName(binding: ServiceBinding): string {
-  return binding.spec.name || (binding.metadata.name ?? '');
+/**
+ * The binding name in effect (RI-2, RI-3): `spec.name`, else `metadata.name`. Takes any object
+ * with those fields, so the projector uses it on bindings read before defaulting (and without
+ * `spec`); it checks the name (WP-2) where it turns it into a path.
+ */
+export function bindingName(binding: {
+  metadata: Pick<ServiceBinding['metadata'], 'name'>;
+  spec?: Pick<ServiceBindingSpec, 'name'> | undefined;
+}): string {
+  return binding.spec?.name || (binding.metadata.name ?? '');
 }
 
 /** A mapping container with its env and volumeMounts paths filled in; `name` stays optional. */

@@ -5,35 +5,45 @@
 // (wildcards, indexes, slices, filters, unions, recursive descent, literals) is rejected with
 // the offset and what was expected.
 //
-// One deliberate difference from client-go: `['a.b']` is the single key `a.b` (client-go
-// re-parses it as `.a.b`).
+// One deliberate difference from client-go (AMB-13): `['a.b']` is the single key `a.b`
+// (client-go re-parses it as `.a.b`).
+//
+// The one parser of the package: the webhook validates with it, and the projector compiles its
+// mapping locations with it (projector/jsonpath/fixed.ts).
 
 export class FixedJsonPathError extends Error {
+  /** The expression that does not parse. */
+  readonly expression: string;
   /** Where in the expression the problem starts. */
   readonly offset: number;
 
-  constructor(offset: number, problem: string) {
+  constructor(expression: string, offset: number, problem: string) {
     super(
       `at offset ${offset}: ${problem}; expected fields joined by '.' or ['key'], e.g. .spec.template.spec.volumes`,
     );
     this.name = 'FixedJsonPathError';
+    this.expression = expression;
     this.offset = offset;
   }
 }
 
 const terminators = new Set([' ', '\t', '\r', '\n', '.', ',', '[', ']', '$', '@', '{', '}']);
 
-/** The field names of a Fixed JSONPath, outermost first; `[]` for the empty path (the object itself). */
+/**
+ * The field names of a Fixed JSONPath, outermost first; `[]` for the object itself (`''`, `.`,
+ * `$`, `@`, `$.`, `@.`, as in client-go, where `{.}` is the current object).
+ */
 export function parseFixedJsonPath(expr: string): string[] {
   const fields: string[] = [];
   let i = expr.startsWith('$') || expr.startsWith('@') ? 1 : 0;
+  if (expr.slice(i) === '.') return fields;
   while (i < expr.length) {
     const c = expr[i] as string;
     if (c === '.') {
-      if (expr[i + 1] === '.') throw new FixedJsonPathError(i, "recursive descent '..' is not allowed");
+      if (expr[i + 1] === '.') throw new FixedJsonPathError(expr, i, "recursive descent '..' is not allowed");
       const [name, raw, next] = readField(expr, i + 1);
-      if (raw === '') throw new FixedJsonPathError(i + 1, "a field name must follow '.'");
-      if (raw === '*') throw new FixedJsonPathError(i + 1, "wildcard '*' is not allowed");
+      if (raw === '') throw new FixedJsonPathError(expr, i + 1, "a field name must follow '.'");
+      if (raw === '*') throw new FixedJsonPathError(expr, i + 1, "wildcard '*' is not allowed");
       fields.push(name);
       i = next;
     } else if (c === '[') {
@@ -41,7 +51,7 @@ export function parseFixedJsonPath(expr: string): string[] {
       fields.push(name);
       i = next;
     } else {
-      throw new FixedJsonPathError(i, unexpected(expr, i));
+      throw new FixedJsonPathError(expr, i, unexpected(expr, i));
     }
   }
   return fields;
@@ -63,7 +73,8 @@ function readField(expr: string, start: number): [string, string, number] {
   let i = start;
   while (i < expr.length && !terminators.has(expr[i] as string)) {
     if (expr[i] === '\\') {
-      if (i + 1 >= expr.length) throw new FixedJsonPathError(i, "a character must follow the escape '\\'");
+      if (i + 1 >= expr.length)
+        throw new FixedJsonPathError(expr, i, "a character must follow the escape '\\'");
       name += expr[i + 1];
       i += 2;
     } else {
@@ -78,27 +89,33 @@ function readField(expr: string, start: number): [string, string, number] {
 function readBracket(expr: string, start: number): [string, number] {
   if (expr[start + 1] === "'") {
     const close = expr.indexOf("'", start + 2);
-    if (close < 0) throw new FixedJsonPathError(start, "unterminated quoted key: expected ['key']");
+    if (close < 0) throw new FixedJsonPathError(expr, start, "unterminated quoted key: expected ['key']");
     if (expr[close + 1] !== ']') {
       const problem =
         expr[close + 1] === ',' ? "union ',' is not allowed" : "expected ']' after the quoted key";
-      throw new FixedJsonPathError(close + 1, problem);
+      throw new FixedJsonPathError(expr, close + 1, problem);
     }
     const key = expr.slice(start + 2, close);
-    if (key === '') throw new FixedJsonPathError(start, "a key must not be empty: expected ['key']");
+    if (key === '') throw new FixedJsonPathError(expr, start, "a key must not be empty: expected ['key']");
     return [key, close + 2];
   }
   const end = expr.indexOf(']', start);
   const inside = expr.slice(start + 1, end < 0 ? undefined : end).trim();
-  if (end < 0) throw new FixedJsonPathError(start, "unterminated '[': expected ['key']");
-  if (inside === '*') throw new FixedJsonPathError(start, "wildcard '[*]' is not allowed");
-  if (inside.startsWith('?')) throw new FixedJsonPathError(start, `filter '[${inside}]' is not allowed`);
+  if (end < 0) throw new FixedJsonPathError(expr, start, "unterminated '[': expected ['key']");
+  if (inside === '*') throw new FixedJsonPathError(expr, start, "wildcard '[*]' is not allowed");
+  if (inside.startsWith('?'))
+    throw new FixedJsonPathError(expr, start, `filter '[${inside}]' is not allowed`);
   if (inside.startsWith('"'))
-    throw new FixedJsonPathError(start, `'[${inside}]' is not a key: quote keys with single quotes, ['key']`);
-  if (inside.includes(',')) throw new FixedJsonPathError(start, `union '[${inside}]' is not allowed`);
-  if (inside.includes(':')) throw new FixedJsonPathError(start, `slice '[${inside}]' is not allowed`);
-  if (/^-?\d+$/.test(inside)) throw new FixedJsonPathError(start, `array index '[${inside}]' is not allowed`);
-  throw new FixedJsonPathError(start, `'[${inside}]' is not a key: expected ['key']`);
+    throw new FixedJsonPathError(
+      expr,
+      start,
+      `'[${inside}]' is not a key: quote keys with single quotes, ['key']`,
+    );
+  if (inside.includes(',')) throw new FixedJsonPathError(expr, start, `union '[${inside}]' is not allowed`);
+  if (inside.includes(':')) throw new FixedJsonPathError(expr, start, `slice '[${inside}]' is not allowed`);
+  if (/^-?\d+$/.test(inside))
+    throw new FixedJsonPathError(expr, start, `array index '[${inside}]' is not allowed`);
+  throw new FixedJsonPathError(expr, start, `'[${inside}]' is not a key: expected ['key']`);
 }
 
 function unexpected(expr: string, i: number): string {

@@ -117,18 +117,17 @@ describe('validateClusterWorkloadResourceMapping', () => {
     assert.deepEqual(validateClusterWorkloadResourceMapping(full), []);
   });
 
-  it('FJ-3: annotations, volumes and containers[].name/env/volumeMounts must be Fixed JSONPaths', () => {
+  /** The errors for a template with these five Fixed JSONPaths, in the order of the arguments. */
+  const fixedPaths = (
+    annotations: string,
+    volumes: string,
+    name: string,
+    env: string,
+    volumeMounts: string,
+  ) => {
+    const container = { path: '.spec.containers[*]', name, env, volumeMounts };
     const errors = validateClusterWorkloadResourceMapping(
-      mapping([
-        {
-          version: '*',
-          annotations: '.spec.template.metadata.annotations[*]',
-          volumes: 'spec.template.spec.volumes',
-          containers: [
-            { path: '.spec.containers[*]', name: '..name', env: '.env[0]', volumeMounts: ".a['b','c']" },
-          ],
-        },
-      ]),
+      mapping([{ version: '*', annotations, volumes, containers: [container] }]),
     );
     assert.deepEqual(summary(errors), [
       'spec.versions[0].annotations Invalid',
@@ -137,11 +136,30 @@ describe('validateClusterWorkloadResourceMapping', () => {
       'spec.versions[0].containers[0].env Invalid',
       'spec.versions[0].containers[0].volumeMounts Invalid',
     ]);
+    return errors;
+  };
+
+  it('FJ-3: annotations, volumes and containers[].name/env/volumeMounts must be Fixed JSONPaths', () => {
+    const errors = fixedPaths(
+      '.spec.template.metadata.annotations[*]',
+      'spec.template.spec.volumes',
+      '..name',
+      '.env[0]',
+      ".a['b','c']",
+    );
     assert.equal(
       formatFieldError(errors[0] as FieldError),
       `spec.versions[0].annotations: Invalid value: ".spec.template.metadata.annotations[*]": not a Fixed JSONPath: at offset 35: wildcard '[*]' is not allowed; expected fields joined by '.' or ['key'], e.g. .spec.template.spec.volumes`,
     );
     assert.match(errors[1]?.detail ?? '', /identifier 'spec' is not allowed \(did you mean '\.spec'\?\)/);
+  });
+
+  it('FJ-3: those Fixed JSONPaths must name a field, not the object itself', () => {
+    const errors = fixedPaths('.', '$', '@', '$.', '.');
+    assert.equal(
+      formatFieldError(errors[0] as FieldError),
+      'spec.versions[0].annotations: Invalid value: ".": names the object itself; expected at least one field, e.g. .spec.template.spec.volumes',
+    );
   });
 
   it('rejects wrong types with the type it expected', () => {

@@ -95,11 +95,18 @@ export function validateClusterWorkloadResourceMapping(obj: unknown): FieldError
   return r.errors;
 }
 
+const mustNameAField = 'expected at least one field, e.g. .spec.template.spec.volumes';
+
+/**
+ * FJ-3, and a location: `.` (or `$`) parses as the object itself, which the projector cannot
+ * write annotations, volumes, env or mounts to, nor read a name from.
+ */
 function fixed(r: FieldReader, parent: JsonObject, path: string, name: string): void {
   const expr = r.string(parent, path, name);
   if (expr === undefined) return;
   try {
-    parseFixedJsonPath(expr);
+    if (parseFixedJsonPath(expr).length === 0)
+      r.errors.push(invalid(child(path, name), expr, `names the object itself; ${mustNameAField}`));
   } catch (err) {
     r.errors.push(invalid(child(path, name), expr, `not a Fixed JSONPath: ${(err as Error).message}`));
   }

@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { cronJobMapping } from '../apis/default-mappings.ts';
+import { defaultMappingTemplate } from '../apis/defaults.ts';
 import { ProjectionError } from './errors.ts';
 import {
   CRONJOB_MAPPING,
+  CRONJOB_MAPPING_NAME,
   defaultMappingSpec,
-  defaultMappingTemplate,
   parseMappingStash,
   PODSPECABLE_MAPPING,
   selectMappingTemplate,
@@ -13,9 +15,12 @@ import {
 } from './mapping.ts';
 import { PODSPECABLE_STASH } from './testing.ts';
 
+// Defaulting a template (WM-9 … WM-20, RB-6) and the CronJob mapping are apis/'s, tested in
+// apis/defaults.test.ts; these are the projector's uses of them.
 describe('mapping defaults', () => {
   it('WM-9 WM-11 WM-13 WM-18 WM-20: an empty template is the PodSpec-able mapping', () => {
     assert.deepEqual(defaultMappingTemplate({ version: '*' }), PODSPECABLE_MAPPING.versions[0]);
+    assert.ok(Object.isFrozen(PODSPECABLE_MAPPING.versions[0]?.containers[0]));
   });
 
   it('RB-2: no mapping, or one without versions, is PodSpec-able', () => {
@@ -24,22 +29,10 @@ describe('mapping defaults', () => {
     assert.deepEqual(defaultMappingSpec({ versions: [] }), PODSPECABLE_MAPPING);
   });
 
-  it('WM-18 WM-20: container entries get .env and .volumeMounts, but no name (RB-6)', () => {
-    const t = defaultMappingTemplate({ version: 'v1', containers: [{ path: '.spec.c[*]', name: '' }] });
-    assert.deepEqual(t.containers, [{ path: '.spec.c[*]', env: '.env', volumeMounts: '.volumeMounts' }]);
-  });
-
-  it('the CronJob mapping defaults as the RI ships it', () => {
-    const t = defaultMappingTemplate(CRONJOB_MAPPING.versions?.[0] ?? { version: '' });
-    assert.equal(t.annotations, '.spec.jobTemplate.spec.template.metadata.annotations');
-    assert.deepEqual(
-      t.containers.map((c) => [c.path, c.name, c.env, c.volumeMounts]),
-      [
-        ['.spec.jobTemplate.spec.template.spec.containers[*]', '.name', '.env', '.volumeMounts'],
-        ['.spec.jobTemplate.spec.template.spec.initContainers[*]', '.name', '.env', '.volumeMounts'],
-      ],
-    );
-    assert.ok(Object.isFrozen(CRONJOB_MAPPING) && Object.isFrozen(PODSPECABLE_MAPPING.versions[0]));
+  it('CRONJOB_MAPPING is the spec of the shipped cronjobs.batch mapping, frozen', () => {
+    assert.equal(CRONJOB_MAPPING, cronJobMapping.spec);
+    assert.equal(CRONJOB_MAPPING_NAME, cronJobMapping.metadata.name);
+    assert.ok(Object.isFrozen(CRONJOB_MAPPING) && Object.isFrozen(CRONJOB_MAPPING.versions?.[0]));
   });
 });
 
@@ -142,7 +135,7 @@ describe('validateMappingSpec', () => {
     rejects(
       { versions: [{ version: '*', containers: [{ path: '.c[*]', env: 'env' }] }] },
       'spec.versions[0].containers[0].env',
-      /must start/,
+      /invalid Fixed JSONPath "env" at offset 0: identifier 'env' is not allowed \(did you mean '\.env'\?\)/,
     );
     rejects(
       { versions: [{ version: '*', containers: [{ path: '.c[*]', volumeMounts: '.' }] }] },

@@ -1,95 +1,37 @@
-// ClusterWorkloadResourceMapping handling: the PodSpec-able defaults (WM-9, WM-11, WM-13,
-// WM-18, WM-20), version selection (WM-7, RB-1, RB-2), validation of every expression (FJ-3),
-// and the JSON the RI stashes on the workload so unprojection uses the projection's mapping (RB-3).
+// ClusterWorkloadResourceMapping handling: version selection (WM-7, RB-1, RB-2), validation of
+// every expression (FJ-3), and the JSON the RI stashes on the workload so unprojection uses the
+// projection's mapping (RB-3). The defaults (WM-9, WM-11, WM-13, WM-18, WM-20), the shipped
+// CronJob mapping and the Fixed JSONPath grammar are apis/'s; this module applies them.
 
+import type { MappingContainer, MappingTemplate } from '../apis/clusterworkloadresourcemapping.ts';
+import { cronJobMapping, cronJobMappingName } from '../apis/default-mappings.ts';
+import { defaultMappingTemplate } from '../apis/defaults.ts';
+import type { DefaultedMappingTemplate } from '../apis/defaults.ts';
+import { FixedJsonPathError } from '../apis/fixed-jsonpath.ts';
+import { deepFreeze } from '../apis/freeze.ts';
 import { ProjectionError } from './errors.ts';
 import { isObject } from './json.ts';
 import { JsonPathError } from './jsonpath/error.ts';
-import { parseFixedJsonPath } from './jsonpath/fixed.ts';
+import { compileFixedJsonPath } from './jsonpath/fixed.ts';
 import type { FixedJsonPath } from './jsonpath/fixed.ts';
 import { parseJsonPath } from './jsonpath/full.ts';
 import type { JsonPath } from './jsonpath/full.ts';
-import type {
-  DefaultedMappingContainer,
-  DefaultedMappingSpec,
-  DefaultedMappingTemplate,
-  MappingContainer,
-  MappingSpec,
-  MappingTemplate,
-} from './types.ts';
-
-export const DEFAULT_ANNOTATIONS_PATH = '.spec.template.metadata.annotations';
-export const DEFAULT_VOLUMES_PATH = '.spec.template.spec.volumes';
-export const DEFAULT_ENV_PATH = '.env';
-export const DEFAULT_VOLUME_MOUNTS_PATH = '.volumeMounts';
+import type { DefaultedMappingSpec, MappingSpec } from './types.ts';
 
 /**
- * The mapping of a PodSpec-able workload, as the RI defaults it: init containers first (the
- * spec's example lists containers first; the RI's order is what its stash records).
+ * The mapping of a PodSpec-able workload: an empty template, defaulted as the RI does (init
+ * containers first: the spec's example lists containers first; the RI's order is what its stash
+ * records).
  */
 export const PODSPECABLE_MAPPING: DefaultedMappingSpec = deepFreeze({
-  versions: [
-    {
-      version: '*',
-      annotations: DEFAULT_ANNOTATIONS_PATH,
-      containers: [
-        {
-          path: '.spec.template.spec.initContainers[*]',
-          name: '.name',
-          env: DEFAULT_ENV_PATH,
-          volumeMounts: DEFAULT_VOLUME_MOUNTS_PATH,
-        },
-        {
-          path: '.spec.template.spec.containers[*]',
-          name: '.name',
-          env: DEFAULT_ENV_PATH,
-          volumeMounts: DEFAULT_VOLUME_MOUNTS_PATH,
-        },
-      ],
-      volumes: DEFAULT_VOLUMES_PATH,
-    },
-  ],
+  versions: [defaultMappingTemplate({ version: '*' })],
 });
 
 /** The name of the mapping for CronJobs (`<plural>.<group>`, WM-4). */
-export const CRONJOB_MAPPING_NAME = 'cronjobs.batch';
+export const CRONJOB_MAPPING_NAME = cronJobMappingName;
 
-/** The mapping the RI installs for `batch/v1` CronJobs, as it ships it (not defaulted). */
-export const CRONJOB_MAPPING: MappingSpec = deepFreeze({
-  versions: [
-    {
-      version: '*',
-      annotations: '.spec.jobTemplate.spec.template.metadata.annotations',
-      containers: [
-        { path: '.spec.jobTemplate.spec.template.spec.containers[*]', name: '.name' },
-        { path: '.spec.jobTemplate.spec.template.spec.initContainers[*]', name: '.name' },
-      ],
-      volumes: '.spec.jobTemplate.spec.template.spec.volumes',
-    },
-  ],
-});
-
-/** The RI's `ClusterWorkloadResourceMappingTemplate.Default()`: fills what is empty. */
-export function defaultMappingTemplate(template: MappingTemplate): DefaultedMappingTemplate {
-  const containers: readonly MappingContainer[] =
-    template.containers !== undefined && template.containers.length > 0
-      ? template.containers
-      : (PODSPECABLE_MAPPING.versions[0]?.containers ?? []);
-  return {
-    version: template.version,
-    annotations: nonEmpty(template.annotations) ?? DEFAULT_ANNOTATIONS_PATH,
-    containers: containers.map((c): DefaultedMappingContainer => {
-      const name = nonEmpty(c.name);
-      return {
-        path: c.path,
-        ...(name === undefined ? {} : { name }),
-        env: nonEmpty(c.env) ?? DEFAULT_ENV_PATH,
-        volumeMounts: nonEmpty(c.volumeMounts) ?? DEFAULT_VOLUME_MOUNTS_PATH,
-      };
-    }),
-    volumes: nonEmpty(template.volumes) ?? DEFAULT_VOLUMES_PATH,
-  };
-}
+/** The spec of the mapping the RI installs for `batch/v1` CronJobs, as it ships it (not defaulted). */
+export const CRONJOB_MAPPING: MappingSpec = cronJobMapping.spec;
 
 /** Defaults every version; no mapping at all (or no versions) means PodSpec-able (RB-2). */
 export function defaultMappingSpec(spec: MappingSpec | undefined): DefaultedMappingSpec {
@@ -143,7 +85,7 @@ export function compileMappingTemplate(
       const at = `${field}.containers[${i}]`;
       return {
         path: wrap(() => parseJsonPath(c.path), `${at}.path`),
-        name: c.name === undefined ? undefined : wrap(() => parseFixedJsonPath(c.name ?? ''), `${at}.name`),
+        name: c.name === undefined ? undefined : wrap(() => compileFixedJsonPath(c.name ?? ''), `${at}.name`),
         env: location(c.env, `${at}.env`),
         volumeMounts: location(c.volumeMounts, `${at}.volumeMounts`),
       };
@@ -247,7 +189,7 @@ export function parseMappingStash(text: string, field: string): MappingSpec {
 }
 
 function location(expression: string, field: string): FixedJsonPath {
-  const path = wrap(() => parseFixedJsonPath(expression), field);
+  const path = wrap(() => compileFixedJsonPath(expression), field);
   if (path.fields.length === 0) {
     throw new ProjectionError('InvalidMapping', `${JSON.stringify(expression)} must name a field`, field);
   }
@@ -259,12 +201,12 @@ function wrap<T>(parse: () => T, field: string): T {
     return parse();
   } catch (err) {
     if (err instanceof JsonPathError) throw new ProjectionError('InvalidMapping', err.message, field);
+    if (err instanceof FixedJsonPathError) {
+      const message = `invalid Fixed JSONPath ${JSON.stringify(err.expression)} ${err.message}`;
+      throw new ProjectionError('InvalidMapping', message, field);
+    }
     throw err;
   }
-}
-
-function nonEmpty(value: string | undefined): string | undefined {
-  return value === undefined || value === '' ? undefined : value;
 }
 
 function omitEmpty<K extends string>(key: K, value: string | undefined): Partial<Record<K, string>> {
@@ -277,12 +219,4 @@ type DropUndefined<T> = { [K in keyof T as undefined extends T[K] ? never : K]: 
 
 function dropUndefined<T extends object>(obj: T): DropUndefined<T> {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as DropUndefined<T>;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null) {
-    for (const v of Object.values(value)) deepFreeze(v);
-    Object.freeze(value);
-  }
-  return value;
 }

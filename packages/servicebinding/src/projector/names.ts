@@ -1,6 +1,8 @@
 // The RI's names for everything it writes into a workload. Using the same strings is what lets
 // a cluster move between the RI and Bindery without a single workload changing.
 
+import { bindingName } from '../apis/defaults.ts';
+import { bindingNameProblems, dns1123SubdomainProblems } from '../apis/validation.ts';
 import { ProjectionError } from './errors.ts';
 import type { ServiceBindingLike } from './types.ts';
 
@@ -24,10 +26,6 @@ export const mappingAnnotation = (uid: string): string => `${MAPPING_ANNOTATION_
 /** A downward-API field path reading a pod annotation. */
 export const annotationFieldPath = (key: string): string => `metadata.annotations['${key}']`;
 
-const BINDING_NAME = /^[a-z0-9.-]{1,253}$/;
-// DNS subdomain: what the API server accepts as a Secret name.
-const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
 /** The binding's uid, which names every projected artifact. */
 export function bindingUid(binding: ServiceBindingLike): string {
   const uid = binding.metadata.uid;
@@ -38,38 +36,31 @@ export function bindingUid(binding: ServiceBindingLike): string {
 }
 
 /**
- * The directory name under `$SERVICE_BINDING_ROOT` (RI-2, RI-3): `spec.name`, else
- * `metadata.name`. Checked against WP-2 anchored, and `.`/`..` refused: the name becomes a path,
- * and `..` would mount the Secret outside the root (ERR-6).
+ * apis' `bindingName` (RI-2, RI-3: `spec.name`, else `metadata.name`), checked: it becomes the
+ * directory under `$SERVICE_BINDING_ROOT`, so WP-2 anchored and never `.` or `..`, which would
+ * mount the Secret outside the root (ERR-6). The error names the field the name came from.
  */
-export function bindingName(binding: ServiceBindingLike): string {
-  const specName = binding.spec?.name;
-  const [name, field] =
-    specName !== undefined && specName !== ''
-      ? [specName, 'spec.name']
-      : [binding.metadata.name ?? '', 'metadata.name'];
-  validateBindingName(name, field);
+export function checkedBindingName(binding: ServiceBindingLike): string {
+  const name = bindingName(binding);
+  validateBindingName(name, binding.spec?.name ? 'spec.name' : 'metadata.name');
   return name;
 }
 
+/** Throws `InvalidBindingName` with apis' `bindingNameProblems` (the webhook's rule). */
 export function validateBindingName(name: string, field = 'spec.name'): void {
-  if (!BINDING_NAME.test(name)) {
-    throw new ProjectionError(
-      'InvalidBindingName',
-      `${JSON.stringify(name)} must consist of lower case alphanumeric characters, '-' or '.', and must be no more than 253 characters`,
-      field,
-    );
-  }
-  if (name === '.' || name === '..') {
-    throw new ProjectionError('InvalidBindingName', 'must not be "." or ".."', field);
+  const problems = bindingNameProblems(name);
+  if (problems.length > 0) {
+    throw new ProjectionError('InvalidBindingName', `${JSON.stringify(name)} ${problems.join('; ')}`, field);
   }
 }
 
+/** A Secret name is a DNS subdomain: what the API server accepts as one (apis' rule). */
 export function validateSecretName(name: string): void {
-  if (name.length > 253 || !SECRET_NAME.test(name)) {
+  const problems = dns1123SubdomainProblems(name);
+  if (problems.length > 0) {
     throw new ProjectionError(
       'InvalidSecretName',
-      `${JSON.stringify(name)} is not a valid Secret name (a DNS subdomain: lower case alphanumerics, '-' and '.', at most 253 characters)`,
+      `${JSON.stringify(name)} is not a valid Secret name: ${problems.join('; ')}`,
       'status.binding.name',
     );
   }

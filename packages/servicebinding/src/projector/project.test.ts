@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { ClusterWorkloadResourceMapping } from '../apis/clusterworkloadresourcemapping.ts';
+import type { ServiceBinding } from '../apis/servicebinding.ts';
 import { ProjectionError } from './errors.ts';
 import { CRONJOB_MAPPING } from './mapping.ts';
 import { project } from './project.ts';
@@ -197,6 +199,26 @@ describe('project: binding names and the root', () => {
     const out = project(sb, withEnv([]), undefined, SECRET);
     assert.deepEqual(containerMounts(out), [
       { name: VOLUME, readOnly: true, mountPath: '/bindings/from-metadata' },
+    ]);
+  });
+
+  it("RI-3: takes apis/' types as they are: a ServiceBinding and a mapping's spec", () => {
+    const sb: ServiceBinding = {
+      apiVersion: 'servicebinding.io/v1',
+      kind: 'ServiceBinding',
+      metadata: { name: 'from-api', uid: UID },
+      spec: {
+        service: { apiVersion: 'v1', kind: 'Secret', name: SECRET },
+        workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'my-workload' },
+      },
+    };
+    const mapping: ClusterWorkloadResourceMapping = {
+      metadata: { name: 'deployments.apps' },
+      spec: { versions: [{ version: '*' }] },
+    };
+    const out = project(sb, withEnv([]), mapping.spec, SECRET);
+    assert.deepEqual(containerMounts(out), [
+      { name: VOLUME, readOnly: true, mountPath: '/bindings/from-api' },
     ]);
   });
 

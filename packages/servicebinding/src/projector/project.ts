@@ -1,5 +1,6 @@
 // Projecting one binding into a workload (§4.2–§4.7), exactly as the RI does, on raw JSON.
 
+import type { EnvMapping } from '../apis/servicebinding.ts';
 import { ProjectionError } from './errors.ts';
 import { getOwn, isObject, putKey } from './json.ts';
 import {
@@ -10,8 +11,8 @@ import {
 } from './mapping.ts';
 import {
   annotationFieldPath,
-  bindingName,
   bindingUid,
+  checkedBindingName,
   mappingAnnotation,
   PROJECTOR_GROUP,
   providerAnnotation,
@@ -27,7 +28,7 @@ import { itemName, sortProjected } from './ordering.ts';
 import { containerName, ensureList, ensureMap, findContainers } from './pod-template.ts';
 import type { MetaContainer } from './pod-template.ts';
 import { mountPath, normalizeMountPath, serviceBindingRoot } from './root.ts';
-import type { EnvMapping, JsonObject, MappingSpec, ServiceBindingLike } from './types.ts';
+import type { JsonObject, MappingSpec, ServiceBindingLike } from './types.ts';
 import { unprojectInPlace } from './unproject.ts';
 import { cloneWorkload, WORKLOAD_ANNOTATIONS, workloadVersion } from './workload.ts';
 
@@ -49,7 +50,7 @@ export function project(
   if (secretName === undefined || secretName === '') return w;
 
   const uid = bindingUid(binding);
-  const name = bindingName(binding);
+  const name = checkedBindingName(binding);
   validateSecretName(secretName);
   const envMappings = checkEnv(binding.spec?.env);
   const type = nonEmpty(binding.spec?.type);

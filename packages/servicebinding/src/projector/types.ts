@@ -1,11 +1,15 @@
-// The projector's inputs, as plain JSON. Only the fields the projector reads are named, all
-// optional, so the full API types (and objects straight from the API server) are assignable.
+// The projector's inputs, as plain JSON. The mapping is apis/'s own type: a mapping's spec is
+// what the projector takes, and a caller has it as the API object holds it. The binding is not:
+// `ServiceBindingLike` names only the fields the projector reads, all optional, so apis'
+// `ServiceBinding` is assignable, and so is an object straight from the API server that lacks
+// `spec` (the exemplar CRD does not require it) or a partial one (no `service` is needed to
+// unproject).
 
-/** `ServiceBinding.spec.env[]`: expose the Secret entry `key` as the environment variable `name`. */
-export interface EnvMapping {
-  name: string;
-  key: string;
-}
+import type { ClusterWorkloadResourceMappingSpec } from '../apis/clusterworkloadresourcemapping.ts';
+import type { DefaultedMappingTemplate } from '../apis/defaults.ts';
+import type { EnvMapping } from '../apis/servicebinding.ts';
+
+export type { JsonObject } from '../apis/read-fields.ts';
 
 /** The fields of a `ServiceBinding` that decide what is projected. */
 export interface ServiceBindingLike {
@@ -33,53 +37,10 @@ export interface ServiceBindingLike {
   };
 }
 
-/** `ClusterWorkloadResourceMapping.spec.versions[].containers[]`. */
-export interface MappingContainer {
-  /** Full JSONPath (kubectl dialect) selecting container-like objects. */
-  path: string;
-  /** Fixed JSONPath to the container name; absent or empty: no name filtering. */
-  name?: string;
-  /** Fixed JSONPath to `[]EnvVar`; default `.env`. */
-  env?: string;
-  /** Fixed JSONPath to `[]VolumeMount`; default `.volumeMounts`. */
-  volumeMounts?: string;
-}
+/** `ClusterWorkloadResourceMapping.spec`, under the name the projector's API has always used. */
+export type MappingSpec = ClusterWorkloadResourceMappingSpec;
 
-/** `ClusterWorkloadResourceMapping.spec.versions[]`. */
-export interface MappingTemplate {
-  /** A version of the mapped resource, or `*` for any version without its own entry. */
-  version: string;
-  /** Fixed JSONPath to the pod-template annotations; default `.spec.template.metadata.annotations`. */
-  annotations?: string;
-  containers?: readonly MappingContainer[];
-  /** Fixed JSONPath to `[]Volume`; default `.spec.template.spec.volumes`. */
-  volumes?: string;
-}
-
-/** `ClusterWorkloadResourceMapping.spec`. */
-export interface MappingSpec {
-  versions?: readonly MappingTemplate[];
-}
-
-/** A container entry after defaulting: only `name` may be absent. */
-export interface DefaultedMappingContainer {
-  path: string;
-  name?: string;
-  env: string;
-  volumeMounts: string;
-}
-
-/** A template after defaulting (the RI's `ClusterWorkloadResourceMappingTemplate.Default()`). */
-export interface DefaultedMappingTemplate {
-  version: string;
-  annotations: string;
-  containers: DefaultedMappingContainer[];
-  volumes: string;
-}
-
+/** A mapping spec after defaulting: every version's template filled in (`defaultMappingSpec`). */
 export interface DefaultedMappingSpec {
   versions: DefaultedMappingTemplate[];
 }
-
-/** A JSON object, as found in a workload. */
-export type JsonObject = { [key: string]: unknown };

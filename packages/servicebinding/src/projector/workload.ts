@@ -2,11 +2,11 @@
 
 import { ProjectionError } from './errors.ts';
 import { getOwn, isObject } from './json.ts';
-import { parseFixedJsonPath } from './jsonpath/fixed.ts';
+import { compileFixedJsonPath } from './jsonpath/fixed.ts';
 import type { JsonObject } from './types.ts';
 
 /** The workload's own annotations, where the mapping stash lives (not mapping-driven). */
-export const WORKLOAD_ANNOTATIONS = parseFixedJsonPath('.metadata.annotations');
+export const WORKLOAD_ANNOTATIONS = compileFixedJsonPath('.metadata.annotations');
 
 /** A deep copy to edit: the projector never changes its input. */
 export function cloneWorkload(workload: unknown): JsonObject {

@@ -1,10 +1,10 @@
-// Fixed JSONPath (spec §"Fixed JSONPath"): fields separated by the child operator and nothing
-// else — `.a.b`, `['a'].b`, optionally after `$` or `@` (the kubectl parser drops those). It
-// addresses exactly one location, which is what lets the projector create it when missing.
+// Reading and writing the one location a Fixed JSONPath names (spec §"Fixed JSONPath"). The
+// grammar and its parser are apis/'s (`parseFixedJsonPath`, which the webhook validates with);
+// here a parsed path keeps its expression for messages.
 
+import { parseFixedJsonPath } from '../../apis/fixed-jsonpath.ts';
 import { getOwn, isObject, putKey } from '../json.ts';
 import type { JsonObject } from '../types.ts';
-import { JsonPathError } from './error.ts';
 
 export interface FixedJsonPath {
   readonly expression: string;
@@ -12,72 +12,9 @@ export interface FixedJsonPath {
   readonly fields: readonly string[];
 }
 
-// Characters that end an unquoted field in the kubectl dialect.
-const FIELD_END = new Set([' ', '\t', '\r', '\n', '.', ',', '[', ']', '$', '@', '{', '}']);
-
-export function parseFixedJsonPath(expression: string): FixedJsonPath {
-  const fail = (offset: number, reason: string): never => {
-    throw new JsonPathError(
-      expression,
-      offset,
-      `${reason} (a Fixed JSONPath only allows ".field" and "['field']")`,
-    );
-  };
-  let i = expression.startsWith('$') || expression.startsWith('@') ? 1 : 0;
-  if (expression.slice(i) === '.') return { expression, fields: [] };
-  const fields: string[] = [];
-  while (i < expression.length) {
-    const c = expression[i];
-    if (c === '.') {
-      i++;
-      if (expression[i] === '.') fail(i - 1, 'recursive descent ".." is not allowed');
-      let field = '';
-      let escaped = false;
-      while (i < expression.length && !FIELD_END.has(expression[i] ?? '')) {
-        if (expression[i] === '\\') {
-          if (i + 1 >= expression.length) fail(i, 'dangling "\\"');
-          escaped = true;
-          field += expression[i + 1] ?? '';
-          i += 2;
-        } else {
-          field += expression[i] ?? '';
-          i++;
-        }
-      }
-      if (field === '') fail(i, 'expected a field name after "."');
-      if (field === '*' && !escaped) fail(i - 1, 'wildcard "*" is not allowed');
-      fields.push(field);
-    } else if (c === '[') {
-      const next = expression[i + 1];
-      if (next !== "'") {
-        const inner = expression.slice(i, expression.indexOf(']', i) + 1 || undefined);
-        const what =
-          next === '*'
-            ? 'wildcard'
-            : next === '?'
-              ? 'filter'
-              : next === '"'
-                ? 'double-quoted key (use single quotes)'
-                : /^\[-?\d/.test(inner) || next === ':'
-                  ? 'array index or slice'
-                  : 'bracket expression';
-        fail(i, `${what} ${JSON.stringify(inner)} is not allowed`);
-      }
-      const close = expression.indexOf("'", i + 2);
-      if (close < 0) fail(i, 'unterminated quoted key');
-      if (expression[close + 1] !== ']') fail(close + 1, `expected "]" after the quoted key`);
-      const key = expression.slice(i + 2, close);
-      if (key === '') fail(i, 'empty key');
-      fields.push(key);
-      i = close + 2;
-    } else {
-      fail(
-        i,
-        i === 0 ? `must start with "." or "[", got ${JSON.stringify(c)}` : `unexpected ${JSON.stringify(c)}`,
-      );
-    }
-  }
-  return { expression, fields };
+/** Parses `expression`; throws apis' `FixedJsonPathError` when it is not a Fixed JSONPath (FJ-3). */
+export function compileFixedJsonPath(expression: string): FixedJsonPath {
+  return { expression, fields: parseFixedJsonPath(expression) };
 }
 
 /**
