@@ -19,7 +19,7 @@ const secretAnn = `projector.servicebinding.io/secret-${UID}`;
 const fieldRef = (ann: string): JsonObject => ({ fieldRef: { fieldPath: `metadata.annotations['${ann}']` } });
 
 describe('project: the worked example (checklist §4.9), byte for byte', () => {
-  it('RI-1 RI-4 RI-5 RI-6 WP-1 WP-3 RB-3: mounts the Secret in every container at $SERVICE_BINDING_ROOT/<name>', () => {
+  it('RI-1 RI-4 RI-5 RI-6 WP-1 WP-3 WP-6 RB-3: mounts the whole Secret in every container at $SERVICE_BINDING_ROOT/<name>', () => {
     const input = deployment();
     const before = JSON.stringify(input);
     const out = project(binding(), input, undefined, SECRET);

@@ -31,7 +31,6 @@ export const pending: Readonly<Record<string, string>> = {
   'SA-3': controller,
   'RA-2': install,
   'RA-3': install,
-  'WP-6': 'a projector test naming it',
 };
 
 const idPattern = /\b(?:N|PS|WK|PR|WP|WR|SB|RI|RC|SA|DS|WM|FJ|RB|RA|EX)-\d+\b/g;
