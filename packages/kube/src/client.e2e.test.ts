@@ -241,6 +241,19 @@ describe('KubeClient against a real API server', () => {
     assert.equal(one['data'], undefined);
   });
 
+  it('an empty metadata-only list has items [], not null', async () => {
+    const empty = await client.list(
+      { apiVersion: 'v1', kind: 'Secret' },
+      { namespace: 'no-such-namespace', metadataOnly: true },
+    );
+    assert.deepEqual(empty.items, []);
+    const all = await client.listAll(
+      { apiVersion: 'v1', kind: 'Secret' },
+      { namespace: 'no-such-namespace', metadataOnly: true },
+    );
+    assert.deepEqual(all.items, []);
+  });
+
   it('gives a restricted user a Forbidden error value', async () => {
     const alice = await cp.addUser({ name: 'alice', groups: ['developers'] });
     const kubeConfig = new KubeConfig();

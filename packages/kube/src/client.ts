@@ -146,7 +146,10 @@ export class KubeClient {
       ...(options.metadataOnly ? { accept: metadataAccept('PartialObjectMetadataList') } : {}),
       signal: options.signal,
     });
-    return res.body as KubeList<T>;
+    const list = res.body as KubeList<T>;
+    // An empty PartialObjectMetadataList arrives as `"items": null`.
+    list.items ??= [];
+    return list;
   }
 
   /** Every page of a list, in chunks of `limit` (default 500), as one list. */
