@@ -1,0 +1,897 @@
+// The ServiceBinding reconciler on the runtime's fake API server: one row per situation of the
+// checklist's condition table (§6.2) and per status transition. Row names carry §8 item ids.
+
+import assert from 'node:assert/strict';
+import { NoKindMatchError, parseApiVersion } from '@bindery/kube';
+import type { KubeObject, TypeRef } from '@bindery/kube';
+import type { Condition } from '@bindery/runtime';
+import {
+  conflictError,
+  forbiddenError,
+  internalError,
+  newEvent,
+  newTrackRequest,
+  reconcilerTests,
+} from '@bindery/runtime/testing';
+import { formatFieldError, validateServiceBinding } from '../apis/index.ts';
+import type { ServiceBinding } from '../apis/index.ts';
+import { CRONJOB_MAPPING } from '../projector/index.ts';
+import type { ResourceFor } from '../resolver/index.ts';
+import {
+  bindWorkload,
+  rolloutAnnotation,
+  secretVersionAnnotation,
+  serviceBindingFinalizer,
+  serviceBindingReconciler,
+  unbindWorkload,
+} from './servicebinding.ts';
+
+const ns = 'default';
+const now = '2024-01-01T00:00:00Z';
+const uid = 'binding-uid';
+
+const resources: Record<string, string> = {
+  Deployment: 'deployments',
+  CronJob: 'cronjobs',
+  AccountService: 'accountservices',
+  Secret: 'secrets',
+  ServiceBinding: 'servicebindings',
+};
+const resourceFor: ResourceFor = (type: TypeRef) => {
+  const resource = resources[type.kind];
+  const { group, version } = parseApiVersion(type.apiVersion);
+  if (resource === undefined)
+    return Promise.reject(new NoKindMatchError({ group, version, kind: type.kind }));
+  return Promise.resolve({ group, resource });
+};
+
+const reconciler = () => serviceBindingReconciler({ resourceFor });
+const request = { namespace: ns, name: 'my-binding' };
+
+const cond = (type: string, status: Condition['status'], reason: string, message = ''): Condition => ({
+  type,
+  status,
+  reason,
+  message,
+  lastTransitionTime: now,
+});
+const ready = (status: Condition['status'], reason: string, message = ''): Condition =>
+  cond('Ready', status, reason, message);
+const serviceAvailable = (status: Condition['status'], reason: string, message = ''): Condition =>
+  cond('ServiceAvailable', status, reason, message);
+const workloadProjected = (status: Condition['status'], reason: string, message = ''): Condition =>
+  cond('WorkloadProjected', status, reason, message);
+const initializing = (type: string): Condition => cond(type, 'Unknown', 'Initializing');
+const allTrue = [
+  ready('True', 'ServiceBound'),
+  serviceAvailable('True', 'ResolvedBindingSecret'),
+  workloadProjected('True', 'WorkloadProjected'),
+];
+
+interface BindingOptions {
+  spec?: Partial<ServiceBinding['spec']>;
+  status?: ServiceBinding['status'];
+  finalizers?: string[] | false;
+  annotations?: Record<string, string>;
+  deleting?: boolean;
+}
+
+function binding(o: BindingOptions = {}): ServiceBinding {
+  return {
+    apiVersion: 'servicebinding.io/v1',
+    kind: 'ServiceBinding',
+    metadata: {
+      namespace: ns,
+      name: 'my-binding',
+      uid,
+      generation: 2,
+      resourceVersion: '100',
+      ...(o.finalizers === false ? {} : { finalizers: o.finalizers ?? [serviceBindingFinalizer] }),
+      ...(o.annotations ? { annotations: o.annotations } : {}),
+      ...(o.deleting ? { deletionTimestamp: now } : {}),
+    },
+    spec: {
+      service: { apiVersion: 'example.com/v1', kind: 'AccountService', name: 'my-service' },
+      workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'my-workload' },
+      ...o.spec,
+    },
+    ...(o.status ? { status: o.status } : {}),
+  };
+}
+
+/** A binding's status as the reconciler writes it. */
+const status = (conditions: Condition[], secret: string | null = 'my-secret'): ServiceBinding['status'] => ({
+  ...(secret !== null ? { binding: { name: secret } } : {}),
+  conditions,
+  observedGeneration: 2,
+});
+
+const bound = (o: BindingOptions = {}): ServiceBinding => binding({ status: status(allTrue), ...o });
+
+const service = (secret: string | null = 'my-secret'): KubeObject => ({
+  apiVersion: 'example.com/v1',
+  kind: 'AccountService',
+  metadata: { namespace: ns, name: 'my-service', resourceVersion: '5' },
+  status: secret === null ? {} : { binding: { name: secret } },
+});
+
+const secret = (name = 'my-secret'): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { namespace: ns, name, resourceVersion: '7' },
+  data: { password: 'c2VjcmV0' },
+});
+
+function deployment(name = 'my-workload', labels: Record<string, string> = {}): KubeObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { namespace: ns, name, labels, resourceVersion: '20' },
+    spec: {
+      template: {
+        spec: { containers: [{ name: 'app', image: 'app:1' }] },
+      },
+    },
+  };
+}
+
+const cronJob: KubeObject = {
+  apiVersion: 'batch/v1',
+  kind: 'CronJob',
+  metadata: { namespace: ns, name: 'nightly', resourceVersion: '30' },
+  spec: {
+    schedule: '@daily',
+    jobTemplate: { spec: { template: { spec: { containers: [{ name: 'job', image: 'job:1' }] } } } },
+  },
+};
+
+const cronJobMapping: KubeObject = {
+  apiVersion: 'servicebinding.io/v1',
+  kind: 'ClusterWorkloadResourceMapping',
+  metadata: { name: 'cronjobs.batch', resourceVersion: '3' },
+  spec: CRONJOB_MAPPING,
+};
+
+/** The workload with the binding projected, as the reconciler sends it. */
+const projected = (w: KubeObject, b: ServiceBinding = bound(), secretName = 'my-secret', version?: string) =>
+  bindWorkload(b, w, w.kind === 'CronJob' ? CRONJOB_MAPPING : undefined, secretName, version);
+
+const by = binding();
+const tracks = {
+  service: newTrackRequest(
+    { apiVersion: 'example.com/v1', kind: 'AccountService', namespace: ns, name: 'my-service' },
+    by,
+  ),
+  secret: newTrackRequest({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: 'my-secret' }, by),
+  workload: newTrackRequest(
+    { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'my-workload' },
+    by,
+  ),
+  mapping: newTrackRequest(
+    { apiVersion: 'servicebinding.io/v1', kind: 'ClusterWorkloadResourceMapping', name: 'deployments.apps' },
+    by,
+  ),
+};
+const resolvedTracks = [tracks.service, tracks.secret, tracks.workload, tracks.mapping];
+const statusUpdated = newEvent(by, 'Normal', 'StatusUpdated', 'Updated status');
+const updated = (name = 'my-workload', kind = 'Deployment') =>
+  newEvent(by, 'Normal', 'Updated', `Updated ${kind} "${name}"`);
+
+const selectorSpec = {
+  workload: { apiVersion: 'apps/v1', kind: 'Deployment', selector: { matchLabels: { app: 'web' } } },
+};
+const selectorTrack = newTrackRequest(
+  { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, selector: 'app=web' },
+  by,
+);
+
+const cronJobSpec = { workload: { apiVersion: 'batch/v1', kind: 'CronJob', name: 'nightly' } };
+const workloadNotFound = 'the workload was not found: Deployment "my-workload" in namespace "default"';
+const gadgetNotServed = 'the workload was not found: no kind "Gadget" is served in example.com/v1';
+const listForbidden = `the controller does not have permission to list the workloads: needs "list" on deployments.apps (${forbiddenError({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: '' }, 'list').status.message ?? ''})`;
+const updateForbidden = `Deployment default/my-workload: the controller does not have permission to update the workloads: needs "update" on deployments.apps (${forbiddenError({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'my-workload' }, 'update').status.message ?? ''})`;
+const updateFailed = `Deployment default/my-workload: ${internalError('webhook timed out').status.message ?? ''}`;
+
+reconcilerTests('ServiceBinding reconciler', {
+  reconciler,
+  rows: {
+    'SB-18 SB-19 SB-24 RC-3 AMB-19: a new binding gets the finalizer, then status.binding.name before any workload is touched':
+      {
+        request,
+        givenObjects: [binding({ finalizers: false }), service(), deployment()],
+        expectPatches: [
+          {
+            kind: 'ServiceBinding',
+            namespace: ns,
+            name: 'my-binding',
+            patchType: 'merge',
+            patch: { metadata: { finalizers: [serviceBindingFinalizer], resourceVersion: '100' } },
+          },
+        ],
+        expectTracks: [tracks.service, tracks.secret],
+        expectStatusUpdates: [
+          withResourceVersion(
+            '101',
+            binding({
+              status: status([
+                ready('Unknown', 'Initializing'),
+                serviceAvailable('True', 'ResolvedBindingSecret'),
+                initializing('WorkloadProjected'),
+              ]),
+            }),
+          ),
+        ],
+        expectEvents: [
+          newEvent(by, 'Normal', 'FinalizerPatched', `Patched finalizer "${serviceBindingFinalizer}"`),
+          statusUpdated,
+        ],
+      },
+    'RC-1 SA-1 RI-1 SB-25: with the secret resolved, the workload is projected and Ready is True': {
+      request,
+      givenObjects: [
+        binding({
+          status: status([
+            ready('Unknown', 'Initializing'),
+            serviceAvailable('True', 'ResolvedBindingSecret'),
+            initializing('WorkloadProjected'),
+          ]),
+        }),
+        service(),
+        deployment(),
+      ],
+      expectTracks: resolvedTracks,
+      expectUpdates: [projected(deployment())],
+      expectStatusUpdates: [bound()],
+      expectEvents: [updated(), statusUpdated],
+      expectedResult: { requeueAfterMs: 60_000 },
+      verify: (_result, _err, config) => {
+        // What the projector wrote, checked here by hand: a Secret by reference, never its data.
+        const stored = config.client.stored({
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          namespace: ns,
+          name: 'my-workload',
+        });
+        const spec = (stored?.['spec'] as { template: { spec: Record<string, unknown> } }).template.spec;
+        assert.deepEqual(spec['volumes'], [
+          {
+            name: `servicebinding-${uid}`,
+            projected: { defaultMode: 420, sources: [{ secret: { name: 'my-secret' } }] },
+          },
+        ]);
+        assert.deepEqual((spec['containers'] as Array<Record<string, unknown>>)[0]?.['volumeMounts'], [
+          { name: `servicebinding-${uid}`, readOnly: true, mountPath: '/bindings/my-binding' },
+        ]);
+      },
+    },
+    'SB-25 RC-1: in sync: no writes': {
+      request,
+      givenObjects: [bound(), service(), projected(deployment())],
+      expectTracks: resolvedTracks,
+      expectedResult: { requeueAfterMs: 60_000 },
+    },
+    'SA-2 RC-2 AMB-1: service not found: ServiceAvailable and Ready are False': {
+      request,
+      givenObjects: [bound(), projected(deployment())],
+      expectTracks: [tracks.service],
+      expectStatusUpdates: [
+        bound({
+          status: status([
+            ready('False', 'ServiceNotFound', 'the service AccountService "my-service" was not found'),
+            serviceAvailable(
+              'False',
+              'ServiceNotFound',
+              'the service AccountService "my-service" was not found',
+            ),
+            workloadProjected('True', 'WorkloadProjected'),
+          ]),
+        }),
+      ],
+      expectEvents: [
+        newEvent(by, 'Warning', 'ServiceNotFound', 'the service AccountService "my-service" was not found'),
+        statusUpdated,
+      ],
+    },
+    'SA-2 SB-20 AMB-3: service forbidden: False, naming the missing verb and resource': {
+      request,
+      givenObjects: [bound(), service(), projected(deployment())],
+      withReactors: [{ verb: 'get', kind: 'AccountService', fn: (a) => forbiddenError(a.ref, 'get') }],
+      expectTracks: [tracks.service],
+      verify: (_result, _err, config) => {
+        const sent = config.client.actions.find((a) => a.verb === 'updateStatus')?.object as ServiceBinding;
+        const available = sent.status?.conditions?.find((c) => c.type === 'ServiceAvailable');
+        assert.equal(available?.status, 'False');
+        assert.equal(available.reason, 'ServiceForbidden');
+        assert.match(
+          available.message,
+          /^the controller does not have permission to get the service AccountService "my-service": needs "get" on accountservices\.example\.com \(/,
+        );
+        assert.equal(sent.status?.conditions?.[0]?.status, 'False');
+      },
+      expectStatusUpdates: [
+        bound({
+          status: status([
+            ready('False', 'ServiceForbidden', forbiddenMessage()),
+            serviceAvailable('False', 'ServiceForbidden', forbiddenMessage()),
+            workloadProjected('True', 'WorkloadProjected'),
+          ]),
+        }),
+      ],
+      expectEvents: [newEvent(by, 'Warning', 'ServiceForbidden', forbiddenMessage()), statusUpdated],
+    },
+    'AMB-3: any other error reading the service is retried, status untouched': {
+      request,
+      givenObjects: [bound(), service(), projected(deployment())],
+      withReactors: [{ verb: 'get', kind: 'AccountService', fn: () => internalError('etcd is sad') }],
+      expectTracks: [tracks.service],
+      shouldErr: /etcd is sad/,
+    },
+    'SA-3 AMB-2: the service has no binding secret: Unknown, and status.binding is cleared first': {
+      request,
+      givenObjects: [bound(), service(null), projected(deployment())],
+      expectTracks: [tracks.service],
+      expectStatusUpdates: [
+        binding({
+          status: status(
+            [
+              ready(
+                'Unknown',
+                'ServiceMissingBinding',
+                'the service was found, but did not contain a binding secret',
+              ),
+              serviceAvailable(
+                'Unknown',
+                'ServiceMissingBinding',
+                'the service was found, but did not contain a binding secret',
+              ),
+              workloadProjected('True', 'WorkloadProjected'),
+            ],
+            null,
+          ),
+        }),
+      ],
+      expectEvents: [statusUpdated],
+    },
+    'SA-3 AMB-2: with status.binding cleared, the projection is removed from the workload': {
+      request,
+      givenObjects: [
+        binding({
+          status: status(
+            [
+              ready(
+                'Unknown',
+                'ServiceMissingBinding',
+                'the service was found, but did not contain a binding secret',
+              ),
+              serviceAvailable(
+                'Unknown',
+                'ServiceMissingBinding',
+                'the service was found, but did not contain a binding secret',
+              ),
+              workloadProjected('True', 'WorkloadProjected'),
+            ],
+            null,
+          ),
+        }),
+        service(null),
+        projected(deployment()),
+      ],
+      expectTracks: [tracks.service, tracks.workload, tracks.mapping],
+      expectUpdates: [unbindWorkload(bound(), projected(deployment()), undefined)],
+      expectEvents: [updated()],
+      expectedResult: { requeueAfterMs: 60_000 },
+    },
+    'SB-24: the service rotated its Secret: the new name is persisted, then re-projected': {
+      request,
+      givenObjects: [bound(), service('rotated'), projected(deployment())],
+      expectTracks: [tracks.service, newTrackRequest({ ...tracks.secret.tracked, name: 'rotated' }, by)],
+      expectStatusUpdates: [bound({ status: status(allTrue, 'rotated') })],
+      expectEvents: [statusUpdated],
+    },
+    'SB-24 RI-1: after rotation, the workload mounts the new Secret': {
+      request,
+      givenObjects: [
+        bound({ status: status(allTrue, 'rotated') }),
+        service('rotated'),
+        projected(deployment()),
+      ],
+      expectTracks: [
+        tracks.service,
+        newTrackRequest({ ...tracks.secret.tracked, name: 'rotated' }, by),
+        tracks.workload,
+        tracks.mapping,
+      ],
+      expectUpdates: [projected(deployment(), bound(), 'rotated')],
+      expectEvents: [updated()],
+      expectedResult: { requeueAfterMs: 60_000 },
+    },
+    'DS-1: a direct Secret reference is resolved with a metadata-only GET': {
+      request,
+      givenObjects: [
+        bound({ spec: { service: { apiVersion: 'v1', kind: 'Secret', name: 'my-secret' } } }),
+        secret(),
+        projected(deployment()),
+      ],
+      expectTracks: [tracks.secret, tracks.workload, tracks.mapping],
+      verify: (_result, _err, config) => {
+        const gets = config.client.actions.filter((a) => a.verb === 'get' && a.ref.kind === 'Secret');
+        assert.equal(gets.length, 1);
+        assert.equal(gets[0]?.options?.metadataOnly, true, 'the Secret is read as metadata only');
+      },
+    },
+    'DS-1 SA-2 AMB-4: a directly referenced Secret that is missing: ServiceAvailable False': {
+      request,
+      givenObjects: [
+        bound({ spec: { service: { apiVersion: 'v1', kind: 'Secret', name: 'my-secret' } } }),
+        projected(deployment()),
+      ],
+      expectTracks: [tracks.secret],
+      expectStatusUpdates: [
+        bound({
+          spec: { service: { apiVersion: 'v1', kind: 'Secret', name: 'my-secret' } },
+          status: status([
+            ready('False', 'ServiceNotFound', 'the Secret "my-secret" was not found'),
+            serviceAvailable('False', 'ServiceNotFound', 'the Secret "my-secret" was not found'),
+            workloadProjected('True', 'WorkloadProjected'),
+          ]),
+        }),
+      ],
+      expectEvents: [
+        newEvent(by, 'Warning', 'ServiceNotFound', 'the Secret "my-secret" was not found'),
+        statusUpdated,
+      ],
+    },
+    'RI-12 RC-2 AMB-1: the workload named is not found: WorkloadProjected and Ready are False': {
+      request,
+      givenObjects: [bound(), service()],
+      expectTracks: resolvedTracks,
+      expectStatusUpdates: [
+        bound({
+          status: status([
+            ready('False', 'WorkloadNotFound', workloadNotFound),
+            serviceAvailable('True', 'ResolvedBindingSecret'),
+            workloadProjected('False', 'WorkloadNotFound', workloadNotFound),
+          ]),
+        }),
+      ],
+      expectEvents: [newEvent(by, 'Warning', 'WorkloadNotFound', workloadNotFound), statusUpdated],
+      expectedResult: { requeueAfterMs: 60_000 },
+    },
+    'RC-2: listing the workloads is forbidden: False, naming list on deployments.apps': {
+      request,
+      givenObjects: [bound(), service(), deployment()],
+      withReactors: [{ verb: 'list', kind: 'Deployment', fn: (a) => forbiddenError(a.ref, 'list') }],
+      expectTracks: resolvedTracks,
+      expectStatusUpdates: [
+        bound({
+          status: status([
+            ready('False', 'WorkloadForbidden', listForbidden),
+            serviceAvailable('True', 'ResolvedBindingSecret'),
+            workloadProjected('False', 'WorkloadForbidden', listForbidden),
+          ]),
+        }),
+      ],
+      expectEvents: [newEvent(by, 'Warning', 'WorkloadForbidden', listForbidden), statusUpdated],
+      expectedResult: { requeueAfterMs: 60_000 },
+    },
+    'RC-2 RI-13 SB-20: updating the workload is forbidden: False, naming update on deployments.apps, and an event':
+      {
+        request,
+        givenObjects: [bound(), service(), deployment()],
+        withReactors: [{ verb: 'update', kind: 'Deployment', fn: (a) => forbiddenError(a.ref, 'update') }],
+        expectTracks: resolvedTracks,
+        expectUpdates: [projected(deployment())],
+        expectStatusUpdates: [
+          bound({
+            status: status([
+              ready('False', 'WorkloadForbidden', updateForbidden),
+              serviceAvailable('True', 'ResolvedBindingSecret'),
+              workloadProjected('False', 'WorkloadForbidden', updateForbidden),
+            ]),
+          }),
+        ],
+        expectEvents: [newEvent(by, 'Warning', 'WorkloadForbidden', updateForbidden), statusUpdated],
+        expectedResult: { requeueAfterMs: 60_000 },
+      },
+    'RI-11: a conflict updating the workload is not reflected in status; requeued': {
+      request,
+      givenObjects: [bound(), service(), deployment()],
+      withReactors: [{ verb: 'update', kind: 'Deployment', fn: (a) => conflictError(a.ref) }],
+      expectTracks: resolvedTracks,
+      expectUpdates: [projected(deployment())],
+      expectedResult: { requeue: true },
+    },
+    'RI-10: any other failed update is reported and retried with backoff': {
+      request,
+      givenObjects: [bound(), service(), deployment()],
+      withReactors: [{ verb: 'update', kind: 'Deployment', fn: () => internalError('webhook timed out') }],
+      expectTracks: resolvedTracks,
+      expectUpdates: [projected(deployment())],
+      shouldErr: /webhook timed out/,
+      verify: (_result, _err, config) => {
+        const sent = config.client.actions.find((a) => a.verb === 'updateStatus')?.object as ServiceBinding;
+        const c = sent.status?.conditions?.find((x) => x.type === 'WorkloadProjected');
+        assert.equal(c?.status, 'False');
+        assert.equal(c.reason, 'WorkloadUpdateFailed');
+        assert.match(
+          c.message,
+          /^Deployment default\/my-workload: Internal error occurred: webhook timed out/,
+        );
+      },
+      expectStatusUpdates: [
+        bound({
+          status: status([
+            ready('False', 'WorkloadUpdateFailed', updateFailed),
+            serviceAvailable('True', 'ResolvedBindingSecret'),
+            workloadProjected('False', 'WorkloadUpdateFailed', updateFailed),
+          ]),
+        }),
+      ],
+      expectEvents: [newEvent(by, 'Warning', 'WorkloadUpdateFailed', updateFailed), statusUpdated],
+    },
+    'SB-22 SB-5: a selector binds every matching workload, and no other': {
+      request,
+      givenObjects: [
+        bound({ spec: selectorSpec }),
+        service(),
+        deployment('web-1', { app: 'web' }),
+        deployment('web-2', { app: 'web' }),
+        deployment('db', { app: 'db' }),
+      ],
+      expectTracks: [tracks.service, tracks.secret, selectorTrack, tracks.mapping],
+      expectUpdates: [
+        projected(deployment('web-1', { app: 'web' }), bound({ spec: selectorSpec })),
+        projected(deployment('web-2', { app: 'web' }), bound({ spec: selectorSpec })),
+      ],
+      expectEvents: [updated('web-1'), updated('web-2')],
+      expectedResult: { requeueAfterMs: 60_000 },
+    },
+    'SB-22: a workload that stopped matching the selector is unprojected': {
+      request,
+      givenObjects: [
+        bound({ spec: selectorSpec }),
+        service(),
+        projected(deployment('web-1', { app: 'web' }), bound({ spec: selectorSpec })),
+        projected(deployment('was-web', { app: 'api' }), bound({ spec: selectorSpec })),
+      ],
+      expectTracks: [tracks.service, tracks.secret, selectorTrack, tracks.mapping],
+      expectUpdates: [unbindWorkload(bound(), projected(deployment('was-web', { app: 'api' })), undefined)],
+      expectEvents: [updated('was-web')],
+      expectedResult: { requeueAfterMs: 60_000 },
+    },
+    'SB-23: partial failures are aggregated on Ready, naming the failing workload': {
+      request,
+      givenObjects: [
+        bound({ spec: selectorSpec }),
+        service(),
+        deployment('web-1', { app: 'web' }),
+        badRoot(deployment('web-2', { app: 'web' })),
+      ],
+      expectTracks: [tracks.service, tracks.secret, selectorTrack, tracks.mapping],
+      expectUpdates: [projected(deployment('web-1', { app: 'web' }), bound({ spec: selectorSpec }))],
+      verify: (_result, _err, config) => {
+        const sent = config.client.actions.find((a) => a.verb === 'updateStatus')?.object as ServiceBinding;
+        const r = sent.status?.conditions?.find((c) => c.type === 'Ready');
+        assert.equal(r?.status, 'False');
+        assert.equal(r.reason, 'UnsupportedServiceBindingRoot');
+        assert.match(r.message, /^1 of 2 workloads failed: Deployment default\/web-2: /);
+        assert.doesNotMatch(r.message, /web-1/);
+      },
+      expectStatusUpdates: [
+        bound({
+          spec: selectorSpec,
+          status: status([
+            ready('False', 'UnsupportedServiceBindingRoot', partialMessage()),
+            serviceAvailable('True', 'ResolvedBindingSecret'),
+            workloadProjected('False', 'UnsupportedServiceBindingRoot', partialMessage()),
+          ]),
+        }),
+      ],
+      expectEvents: [
+        updated('web-1'),
+        newEvent(
+          by,
+          'Warning',
+          'UnsupportedServiceBindingRoot',
+          partialMessage().replace('1 of 2 workloads failed: ', ''),
+        ),
+        statusUpdated,
+      ],
+      expectedResult: { requeueAfterMs: 60_000 },
+    },
+    'AMB-11: a selector that matches nothing is True, and says so': {
+      request,
+      givenObjects: [bound({ spec: selectorSpec }), service(), deployment('db', { app: 'db' })],
+      expectTracks: [tracks.service, tracks.secret, selectorTrack, tracks.mapping],
+      expectStatusUpdates: [
+        bound({
+          spec: selectorSpec,
+          status: status([
+            ready('True', 'ServiceBound'),
+            serviceAvailable('True', 'ResolvedBindingSecret'),
+            workloadProjected(
+              'True',
+              'WorkloadProjected',
+              'no Deployment in namespace "default" matches the selector app=web',
+            ),
+          ]),
+        }),
+      ],
+      expectEvents: [statusUpdated],
+      expectedResult: { requeueAfterMs: 60_000 },
+    },
+    'RB-1 WM-4: a ClusterWorkloadResourceMapping named <resource>.<group> maps the workload (CronJob)': {
+      request,
+      givenObjects: [bound({ spec: cronJobSpec }), service(), cronJob, cronJobMapping],
+      expectTracks: [
+        tracks.service,
+        tracks.secret,
+        newTrackRequest({ apiVersion: 'batch/v1', kind: 'CronJob', namespace: ns, name: 'nightly' }, by),
+        newTrackRequest(
+          {
+            apiVersion: 'servicebinding.io/v1',
+            kind: 'ClusterWorkloadResourceMapping',
+            name: 'cronjobs.batch',
+          },
+          by,
+        ),
+      ],
+      expectUpdates: [projected(cronJob, bound({ spec: cronJobSpec }))],
+      expectEvents: [updated('nightly', 'CronJob')],
+      expectedResult: { requeueAfterMs: 60_000 },
+      verify: (_result, _err, config) => {
+        const stored = config.client.stored({
+          apiVersion: 'batch/v1',
+          kind: 'CronJob',
+          namespace: ns,
+          name: 'nightly',
+        });
+        const template = (
+          stored?.['spec'] as { jobTemplate: { spec: { template: { spec: Record<string, unknown> } } } }
+        ).jobTemplate.spec.template.spec;
+        assert.equal((template['volumes'] as Array<{ name: string }>)[0]?.name, `servicebinding-${uid}`);
+      },
+    },
+    'RB-3 RB-4: after the mapping is deleted, the projection moves from the mapped location to the PodSpec-able one':
+      {
+        request,
+        givenObjects: [
+          bound({ spec: cronJobSpec }),
+          service(),
+          projected(cronJob, bound({ spec: cronJobSpec })),
+        ],
+        expectTracks: [
+          tracks.service,
+          tracks.secret,
+          newTrackRequest({ apiVersion: 'batch/v1', kind: 'CronJob', namespace: ns, name: 'nightly' }, by),
+          newTrackRequest(
+            {
+              apiVersion: 'servicebinding.io/v1',
+              kind: 'ClusterWorkloadResourceMapping',
+              name: 'cronjobs.batch',
+            },
+            by,
+          ),
+        ],
+        expectUpdates: [
+          bindWorkload(
+            bound(),
+            projected(cronJob, bound({ spec: cronJobSpec })),
+            undefined,
+            'my-secret',
+            undefined,
+          ),
+        ],
+        expectEvents: [updated('nightly', 'CronJob')],
+        expectedResult: { requeueAfterMs: 60_000 },
+        verify: (_result, _err, config) => {
+          const stored = config.client.stored({
+            apiVersion: 'batch/v1',
+            kind: 'CronJob',
+            namespace: ns,
+            name: 'nightly',
+          });
+          const spec = stored?.['spec'] as Record<
+            string,
+            { spec: { template: { spec: Record<string, unknown> } } }
+          >;
+          assert.deepEqual(
+            spec['jobTemplate']?.spec.template.spec['volumes'],
+            [],
+            'removed from the old location',
+          );
+          assert.ok(spec['template'], 'projected at .spec.template, the PodSpec-able default');
+        },
+      },
+    'WorkloadNotFound: a workload kind the API server does not serve': {
+      request,
+      givenObjects: [
+        bound({ spec: { workload: { apiVersion: 'example.com/v1', kind: 'Gadget', name: 'g' } } }),
+        service(),
+      ],
+      expectTracks: [
+        tracks.service,
+        tracks.secret,
+        newTrackRequest({ apiVersion: 'example.com/v1', kind: 'Gadget', namespace: ns, name: 'g' }, by),
+      ],
+      expectStatusUpdates: [
+        bound({
+          spec: { workload: { apiVersion: 'example.com/v1', kind: 'Gadget', name: 'g' } },
+          status: status([
+            ready('False', 'WorkloadNotFound', gadgetNotServed),
+            serviceAvailable('True', 'ResolvedBindingSecret'),
+            workloadProjected('False', 'WorkloadNotFound', gadgetNotServed),
+          ]),
+        }),
+      ],
+      expectEvents: [newEvent(by, 'Warning', 'WorkloadNotFound', gadgetNotServed), statusUpdated],
+      expectedResult: { requeueAfterMs: 60_000 },
+    },
+    'SB-6 RC-2: an invalid spec (name and selector) is False InvalidSpec, and nothing is touched': {
+      request,
+      givenObjects: [
+        bound({ spec: { workload: { ...selectorSpec.workload, name: 'my-workload' } } }),
+        service(),
+        projected(deployment()),
+      ],
+      verify: (_result, _err, config) => {
+        const sent = config.client.actions.find((a) => a.verb === 'updateStatus')?.object as ServiceBinding;
+        const r = sent.status?.conditions?.find((c) => c.type === 'Ready');
+        assert.equal(r?.status, 'False');
+        assert.equal(r.reason, 'InvalidSpec');
+        assert.match(r.message, /spec\.workload/);
+        assert.ok(!config.client.actions.some((a) => a.verb === 'update'));
+      },
+      expectStatusUpdates: [
+        bound({
+          spec: { workload: { ...selectorSpec.workload, name: 'my-workload' } },
+          status: status([
+            ready('False', 'InvalidSpec', invalidSpecMessage()),
+            serviceAvailable('True', 'ResolvedBindingSecret'),
+            workloadProjected('False', 'InvalidSpec', invalidSpecMessage()),
+          ]),
+        }),
+      ],
+      expectEvents: [newEvent(by, 'Warning', 'InvalidSpec', invalidSpecMessage()), statusUpdated],
+    },
+    'rollout: an opted-in binding records the Secret resourceVersion in the pod template': {
+      request,
+      givenObjects: [
+        bound({ annotations: { [rolloutAnnotation]: 'true' } }),
+        service(),
+        secret(),
+        deployment(),
+      ],
+      expectTracks: resolvedTracks,
+      expectUpdates: [projected(deployment(), bound(), 'my-secret', '7')],
+      expectEvents: [updated()],
+      expectedResult: { requeueAfterMs: 60_000 },
+      verify: (_result, _err, config) => {
+        const stored = config.client.stored({
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          namespace: ns,
+          name: 'my-workload',
+        });
+        const template = (
+          stored?.['spec'] as { template: { metadata: { annotations: Record<string, string> } } }
+        ).template;
+        assert.equal(template.metadata.annotations[secretVersionAnnotation(uid)], '7');
+      },
+    },
+    'rollout: opting out removes the Secret version annotation': {
+      request,
+      givenObjects: [bound(), service(), secret(), projected(deployment(), bound(), 'my-secret', '7')],
+      expectTracks: resolvedTracks,
+      expectUpdates: [projected(deployment())],
+      expectEvents: [updated()],
+      expectedResult: { requeueAfterMs: 60_000 },
+    },
+    'RB-3: a terminating binding is unprojected from every workload, then the finalizer goes': {
+      request,
+      givenObjects: [
+        bound({ deleting: true, spec: selectorSpec }),
+        service(),
+        projected(deployment('web-1', { app: 'web' }), bound({ spec: selectorSpec })),
+        projected(deployment('was-web', { app: 'api' }), bound({ spec: selectorSpec })),
+      ],
+      expectUpdates: [
+        unbindWorkload(bound(), projected(deployment('web-1', { app: 'web' })), undefined),
+        unbindWorkload(bound(), projected(deployment('was-web', { app: 'api' })), undefined),
+      ],
+      expectPatches: [
+        {
+          kind: 'ServiceBinding',
+          namespace: ns,
+          name: 'my-binding',
+          patchType: 'merge',
+          patch: { metadata: { finalizers: [], resourceVersion: '100' } },
+        },
+      ],
+      expectEvents: [
+        updated('web-1'),
+        updated('was-web'),
+        newEvent(by, 'Normal', 'FinalizerPatched', `Patched finalizer "${serviceBindingFinalizer}"`),
+      ],
+      verify: (_result, _err, config) => {
+        const stored = config.client.stored({
+          apiVersion: 'apps/v1',
+          kind: 'Deployment',
+          namespace: ns,
+          name: 'web-1',
+        });
+        const container = (
+          stored?.['spec'] as { template: { spec: { containers: Array<Record<string, unknown>> } } }
+        ).template.spec.containers[0];
+        // Only SERVICE_BINDING_ROOT is left behind.
+        assert.deepEqual(container?.['env'], [{ name: 'SERVICE_BINDING_ROOT', value: '/bindings' }]);
+      },
+    },
+    'terminating: a conflict keeps the finalizer, and is retried': {
+      request,
+      givenObjects: [bound({ deleting: true }), projected(deployment())],
+      withReactors: [{ verb: 'update', kind: 'Deployment', fn: (a) => conflictError(a.ref) }],
+      expectUpdates: [unbindWorkload(bound(), projected(deployment()), undefined)],
+      // An error, not a requeue: a successful finalize would remove the finalizer (no patch here).
+      shouldErr: /changed while being unprojected/,
+    },
+    'terminating: a workload kind that is not served any more does not hold the finalizer': {
+      request,
+      givenObjects: [
+        bound({
+          deleting: true,
+          spec: { workload: { apiVersion: 'example.com/v1', kind: 'Gadget', name: 'g' } },
+        }),
+      ],
+      expectPatches: [
+        {
+          kind: 'ServiceBinding',
+          namespace: ns,
+          name: 'my-binding',
+          patchType: 'merge',
+          patch: { metadata: { finalizers: [], resourceVersion: '100' } },
+        },
+      ],
+      expectEvents: [
+        newEvent(by, 'Normal', 'FinalizerPatched', `Patched finalizer "${serviceBindingFinalizer}"`),
+      ],
+    },
+  },
+});
+
+function forbiddenMessage(): string {
+  const err = forbiddenError(
+    { apiVersion: 'example.com/v1', kind: 'AccountService', namespace: ns, name: 'my-service' },
+    'get',
+  );
+  return `the controller does not have permission to get the service AccountService "my-service": needs "get" on accountservices.example.com (${err.status.message ?? ''})`;
+}
+
+function withResourceVersion(resourceVersion: string, b: ServiceBinding): ServiceBinding {
+  return { ...b, metadata: { ...b.metadata, resourceVersion } };
+}
+
+function badRoot(w: KubeObject): KubeObject {
+  const copy = structuredClone(w);
+  const spec = copy['spec'] as { template: { spec: { containers: Array<Record<string, unknown>> } } };
+  spec.template.spec.containers = [
+    { name: 'app', image: 'app:1', env: [{ name: 'SERVICE_BINDING_ROOT', value: 'relative' }] },
+  ];
+  return copy;
+}
+
+function partialMessage(): string {
+  try {
+    bindWorkload(bound(), badRoot(deployment('web-2', { app: 'web' })), undefined, 'my-secret', undefined);
+  } catch (err) {
+    return `1 of 2 workloads failed: Deployment default/web-2: ${(err as Error).message}`;
+  }
+  throw new Error('expected a projection error');
+}
+
+function invalidSpecMessage(): string {
+  const errors = validateServiceBinding(
+    bound({ spec: { workload: { ...selectorSpec.workload, name: 'my-workload' } } }),
+  );
+  return `invalid ServiceBinding: ${errors.map(formatFieldError).join('; ')}`;
+}

@@ -1,0 +1,720 @@
+// The ServiceBinding controller (spec §"Reconciler Implementation"; the RI's
+// servicebinding_controller.go): holds a finalizer, resolves the binding Secret, persists its name
+// in `status.binding.name` before touching any workload, then projects the binding into every
+// targeted workload and unprojects it from workloads that are no longer targeted (or from all of
+// them once the binding is deleted). Conditions carry the RI's reason strings with the statuses
+// the spec requires (§6.2).
+
+import {
+  NoKindMatchError,
+  isTombstone,
+  StatusError,
+  isConflict,
+  isForbidden,
+  isNotFound,
+  parseApiVersion,
+} from '@bindery/kube';
+import type { KubeObject, ObjectRef, TypeRef } from '@bindery/kube';
+import {
+  ConditionSet,
+  Controller,
+  HaltSubReconcilers,
+  ResourceReconciler,
+  Sequence,
+  StashKey,
+  SyncReconciler,
+  WithFinalizer,
+  deepCopy,
+  deepEqual,
+  enqueueTracked,
+} from '@bindery/runtime';
+import type {
+  ConditionManager,
+  Manager,
+  MapFunc,
+  ReconcileContext,
+  Result,
+  SetupContext,
+} from '@bindery/runtime';
+import { formatFieldError, parseFixedJsonPath, validateServiceBinding } from '../apis/index.ts';
+import type { ServiceBinding } from '../apis/index.ts';
+import {
+  ProjectionError,
+  mappingAnnotation,
+  parseMappingStash,
+  project,
+  selectMappingTemplate,
+  unproject,
+} from '../projector/index.ts';
+import type { MappingSpec } from '../projector/index.ts';
+import {
+  Resolver,
+  clusterWorkloadResourceMappingType,
+  isDirectSecretReference,
+  secretType,
+  serviceRef,
+  workloadSelector,
+  workloadType,
+} from '../resolver/index.ts';
+import type { ResourceFor } from '../resolver/index.ts';
+
+export const serviceBindingType: TypeRef = { apiVersion: 'servicebinding.io/v1', kind: 'ServiceBinding' };
+
+/** The RI's finalizer: held until the binding is unprojected from every workload. */
+export const serviceBindingFinalizer = 'servicebinding.io/finalizer';
+
+/** Opt-in: `"true"` on a binding rolls its workloads when the bound Secret changes (docs/rollout.md). */
+export const rolloutAnnotation = 'bindery.dev/rollout-on-secret-change';
+
+/** Pod-template annotation holding the bound Secret's resourceVersion: `<prefix><binding uid>`. */
+export const secretVersionAnnotationPrefix = 'bindery.dev/secret-version-';
+export const secretVersionAnnotation = (uid: string): string => `${secretVersionAnnotationPrefix}${uid}`;
+
+export const ServiceBindingConditions = {
+  ready: 'Ready',
+  serviceAvailable: 'ServiceAvailable',
+  workloadProjected: 'WorkloadProjected',
+} as const;
+
+/** Reasons: the RI's strings, plus `InvalidSpec`, `WorkloadUpdateFailed` and projection error codes. */
+export const ServiceBindingReasons = {
+  serviceBound: 'ServiceBound',
+  resolvedBindingSecret: 'ResolvedBindingSecret',
+  serviceNotFound: 'ServiceNotFound',
+  serviceForbidden: 'ServiceForbidden',
+  serviceMissingBinding: 'ServiceMissingBinding',
+  workloadNotFound: 'WorkloadNotFound',
+  workloadForbidden: 'WorkloadForbidden',
+  workloadProjected: 'WorkloadProjected',
+  workloadUpdateFailed: 'WorkloadUpdateFailed',
+  invalidSpec: 'InvalidSpec',
+} as const;
+
+/**
+ * SB-18/SB-19: `Ready` derived from `ServiceAvailable` and `WorkloadProjected`, which start as
+ * Unknown/`Initializing`.
+ */
+export const serviceBindingConditions = new ConditionSet({
+  happy: ServiceBindingConditions.ready,
+  happyReason: ServiceBindingReasons.serviceBound,
+  dependents: [ServiceBindingConditions.serviceAvailable, ServiceBindingConditions.workloadProjected],
+  // Not reset on every reconcile (the RI does): a conflict on a workload update must not be
+  // reflected (RI-11), so a condition nobody marks keeps its last value.
+  resetOnInitialize: false,
+});
+
+/** Workload kinds watched from the start: a change to one enqueues the bindings that track it. */
+export const defaultWorkloadTypes: readonly TypeRef[] = [
+  { apiVersion: 'apps/v1', kind: 'Deployment' },
+  { apiVersion: 'apps/v1', kind: 'StatefulSet' },
+  { apiVersion: 'apps/v1', kind: 'DaemonSet' },
+  { apiVersion: 'apps/v1', kind: 'ReplicaSet' },
+  { apiVersion: 'batch/v1', kind: 'Job' },
+  { apiVersion: 'batch/v1', kind: 'CronJob' },
+];
+
+export interface ServiceBindingReconcilerOptions {
+  /** Kind → resource: `KubeClient.discovery.resourceFor` in a cluster. */
+  resourceFor: ResourceFor;
+  /** Workload kinds to watch from the start. Default `defaultWorkloadTypes`. */
+  workloadTypes?: readonly TypeRef[];
+  /**
+   * Called with a workload kind not in `workloadTypes` when a binding targets it, so the caller
+   * can start watching it (`addServiceBindingController` does). Without it, such workloads are
+   * re-read on each reconcile only.
+   */
+  watchWorkloadType?: (type: TypeRef) => void;
+  /**
+   * Provisioned Service kinds the controller may watch (it then needs `watch` on them). Default:
+   * ServiceBinding only (a binding is a Provisioned Service itself). Other kinds are read with a GET
+   * and polled every `servicePollIntervalMs` (a trigger webhook may enqueue sooner via the tracker).
+   */
+  serviceTypes?: readonly TypeRef[];
+  /** How often a binding to an unwatched Provisioned Service kind is re-resolved. Default 60 s. */
+  servicePollIntervalMs?: number;
+}
+
+/** The resolved binding Secret; absent from the stash when the service exposes none. */
+const secretNameKey = new StashKey<string | undefined>('servicebinding.io/secret-name');
+/** When to resolve the service again (a Provisioned Service nobody watches), unless sooner. */
+const pollKey = new StashKey<Result>('servicebinding.io/poll');
+
+/** The ServiceBinding reconciler. Register it with a Controller `for` `serviceBindingType`. */
+export function serviceBindingReconciler(
+  options: ServiceBindingReconcilerOptions,
+): ResourceReconciler<ServiceBinding> {
+  const workloadTypes = options.workloadTypes ?? defaultWorkloadTypes;
+  const serviceTypes = options.serviceTypes ?? [serviceBindingType];
+  const watchedWorkloads = new Set(workloadTypes.map(groupKind));
+  const watchedServices = new Set(serviceTypes.map(groupKind));
+  const pollMs = options.servicePollIntervalMs ?? 60_000;
+
+  return new ResourceReconciler<ServiceBinding>({
+    name: 'ServiceBinding',
+    type: serviceBindingType,
+    conditions: serviceBindingConditions,
+    setup: (ctx: SetupContext) => {
+      const tracked = enqueueTracked(ctx);
+      for (const type of workloadTypes) ctx.builder.watches(type, tracked);
+      for (const type of serviceTypes) ctx.builder.watches(type, tracked);
+      // RB-4: a mapping created, changed or deleted enqueues every binding that looked it up.
+      ctx.builder.watches(clusterWorkloadResourceMappingType, tracked);
+      // Direct Secrets (and, for rollout, bound Secrets): metadata only, never the data.
+      ctx.builder.watches(secretType, asSecret(tracked), { metadataOnly: true });
+    },
+    reconciler: new WithFinalizer<ServiceBinding>({
+      finalizer: serviceBindingFinalizer,
+      reconciler: new Sequence<ServiceBinding>({
+        name: 'ServiceBindingSequence',
+        reconcilers: [
+          validateBinding(),
+          resolveBindingSecret(options.resourceFor, watchedServices, pollMs),
+          projectBinding(options, watchedWorkloads),
+        ],
+      }),
+    }),
+  });
+}
+
+export interface AddServiceBindingControllerOptions extends Omit<
+  ServiceBindingReconcilerOptions,
+  'resourceFor' | 'watchWorkloadType'
+> {
+  workers?: number;
+}
+
+/**
+ * Adds the ServiceBinding controller to `manager`: discovery from the manager's client, and
+ * watches started on demand for workload kinds beyond `workloadTypes` (custom workloads).
+ */
+export function addServiceBindingController(
+  manager: Manager,
+  options: AddServiceBindingControllerOptions = {},
+): Controller {
+  const dynamic = new Set<string>();
+  let controller: Controller | undefined = undefined;
+  const reconciler = serviceBindingReconciler({
+    ...options,
+    resourceFor: (type) => manager.client.discovery.resourceFor(type),
+    watchWorkloadType: (type) => {
+      const key = groupKind(type);
+      if (dynamic.has(key)) return;
+      dynamic.add(key);
+      const map = enqueueTracked({ config: manager.config, resourceType: serviceBindingType });
+      const enqueue = (obj: KubeObject): void => {
+        for (const r of map(obj)) controller?.enqueue(r);
+      };
+      manager.informer(type).addEventHandler({
+        onAdd: enqueue,
+        onUpdate: (oldObj, newObj) => {
+          enqueue(newObj);
+          enqueue(oldObj);
+        },
+        onDelete: (obj) => enqueue(isTombstone(obj) ? obj.obj : obj),
+      });
+    },
+  });
+  controller = new Controller({
+    name: 'servicebinding',
+    for: serviceBindingType,
+    reconciler,
+    workers: options.workers ?? 2,
+  });
+  manager.add(controller);
+  return controller;
+}
+
+// ---- Sub-reconcilers ----------------------------------------------------------------------------
+
+/** Spec problems the CRD schema lets through (a webhook would refuse them): reported, nothing touched. */
+function validateBinding(): SyncReconciler<ServiceBinding> {
+  return new SyncReconciler<ServiceBinding>({
+    name: 'ValidateBinding',
+    sync: (ctx, binding) => {
+      const errors = validateServiceBinding(binding);
+      if (errors.length === 0) return;
+      const message = `invalid ServiceBinding: ${errors.map(formatFieldError).join('; ')}`;
+      conditions(ctx, binding).markFalse(
+        ServiceBindingConditions.workloadProjected,
+        ServiceBindingReasons.invalidSpec,
+        message,
+      );
+      warn(ctx, binding, ServiceBindingReasons.invalidSpec, message);
+      throw new HaltSubReconcilers('invalid spec');
+    },
+  });
+}
+
+/**
+ * DS-1/PS-1, SA-1..SA-3: resolves the binding Secret. A changed `status.binding.name` is written
+ * (and the rest halted) before any workload is touched, as the RI does, so everything that
+ * projects sees the new name. Not run while the binding is being deleted.
+ */
+function resolveBindingSecret(
+  resourceFor: ResourceFor,
+  watchedServices: ReadonlySet<string>,
+  pollMs: number,
+): SyncReconciler<ServiceBinding> {
+  return new SyncReconciler<ServiceBinding>({
+    name: 'ResolveBindingSecret',
+    sync: async (ctx, binding) => {
+      const { config } = ctx;
+      const ref = serviceRef(binding);
+      const direct = isDirectSecretReference(ref);
+      config.tracker.trackReference(ref, selfRef(binding));
+      // Kinds nobody watches are polled; a watched kind enqueues the binding through the tracker.
+      const poll: Result = direct || watchedServices.has(groupKind(ref)) ? {} : { requeueAfterMs: pollMs };
+      const resolver = newResolver(ctx, resourceFor);
+      const status = statusOf(binding);
+      const cond = conditions(ctx, binding);
+      const what = direct ? `the Secret "${ref.name}"` : `the service ${ref.kind} "${ref.name}"`;
+
+      let resolved;
+      try {
+        resolved = await resolver.resolveService(binding, ctx.signal);
+      } catch (err) {
+        let reason: string;
+        let message: string;
+        if (isNotFound(err)) {
+          // AMB-1: not found is False, as the spec says (the RI says Unknown).
+          reason = ServiceBindingReasons.serviceNotFound;
+          message = `${what} was not found`;
+        } else if (err instanceof NoKindMatchError) {
+          reason = ServiceBindingReasons.serviceNotFound;
+          message = `${what} was not found: ${err.message}`;
+        } else if (isForbidden(err)) {
+          reason = ServiceBindingReasons.serviceForbidden;
+          message = `the controller does not have permission to get ${what}: ${await permission(
+            resourceFor,
+            ref,
+            'get',
+            err,
+          )}`;
+        } else {
+          throw err; // AMB-3: anything else is retried with backoff, status untouched.
+        }
+        cond.markFalse(ServiceBindingConditions.serviceAvailable, reason, message);
+        warn(ctx, binding, reason, message);
+        // The workloads keep what they have: a service that is back needs no new rollout.
+        throw new HaltSubReconcilers(reason);
+      }
+
+      if (resolved.secretName === undefined) {
+        // AMB-2: Unknown, as the RI; the projection is removed from the workloads below.
+        cond.markUnknown(
+          ServiceBindingConditions.serviceAvailable,
+          ServiceBindingReasons.serviceMissingBinding,
+          'the service was found, but did not contain a binding secret',
+        );
+      } else {
+        cond.markTrue(ServiceBindingConditions.serviceAvailable, ServiceBindingReasons.resolvedBindingSecret);
+        // The bound Secret, for the Secret watch to enqueue the binding on rollout (a direct
+        // Secret is tracked as the service already).
+        if (!direct) {
+          config.tracker.trackReference(
+            { ...secretType, namespace: ref.namespace ?? '', name: resolved.secretName },
+            selfRef(binding),
+          );
+        }
+      }
+      ctx.stash.set(secretNameKey, resolved.secretName);
+      ctx.stash.set(pollKey, poll);
+
+      const previous = binding.status?.binding?.name;
+      if (previous !== resolved.secretName) {
+        // SB-24 / AMB-19: persist the name first; the status update enqueues the binding again.
+        if (resolved.secretName === undefined) delete status['binding'];
+        else status['binding'] = { name: resolved.secretName };
+        throw new HaltSubReconcilers('binding secret changed');
+      }
+    },
+  });
+}
+
+interface Failure {
+  workload: string;
+  reason: string;
+  message: string;
+  /** A failed write worth retrying with backoff (not one that waits for a change). */
+  retry: boolean;
+}
+
+/** RI-1..RI-13, SB-22, SB-23, RB-1..RB-4: projects into targeted workloads, unprojects the rest. */
+function projectBinding(
+  options: ServiceBindingReconcilerOptions,
+  watchedWorkloads: ReadonlySet<string>,
+): SyncReconciler<ServiceBinding> {
+  return new SyncReconciler<ServiceBinding>({
+    name: 'ProjectBinding',
+    sync: (ctx, binding) => reconcileWorkloads(ctx, binding, options, watchedWorkloads, false),
+    finalize: (ctx, binding) => reconcileWorkloads(ctx, binding, options, watchedWorkloads, true),
+  });
+}
+
+async function reconcileWorkloads(
+  ctx: ReconcileContext,
+  binding: ServiceBinding,
+  options: ServiceBindingReconcilerOptions,
+  watchedWorkloads: ReadonlySet<string>,
+  deleting: boolean,
+): Promise<Result> {
+  const { config } = ctx;
+  const type = workloadType(binding);
+  if (!type.apiVersion || !type.kind) return {}; // nothing could ever have been projected
+  const resolver = newResolver(ctx, options.resourceFor);
+  const namespace = binding.metadata.namespace ?? '';
+  const cond = (): ConditionManager => conditions(ctx, binding);
+  const name = binding.spec.workload.name;
+  const poll = ctx.stash.get(pollKey) ?? {};
+
+  if (!deleting) {
+    config.tracker.trackReference(
+      name !== undefined && name !== ''
+        ? { ...type, namespace, name }
+        : { ...type, namespace, selector: workloadSelector(binding)?.toString() ?? '' },
+      selfRef(binding),
+    );
+    if (!watchedWorkloads.has(groupKind(type))) options.watchWorkloadType?.(type);
+  }
+
+  const fail = (reason: string, message: string): Result => {
+    cond().markFalse(ServiceBindingConditions.workloadProjected, reason, message);
+    warn(ctx, binding, reason, message);
+    return poll;
+  };
+
+  // RB-1/RB-2: the mapping of the workload resource; RB-4: a change to it enqueues this binding.
+  let mapping: MappingSpec | undefined;
+  try {
+    const mappingName = await resolver.mappingName(type);
+    if (mappingName !== undefined && !deleting) {
+      config.tracker.trackReference(
+        { ...clusterWorkloadResourceMappingType, name: mappingName },
+        selfRef(binding),
+      );
+    }
+    mapping = (await resolver.resolveMapping(type, ctx.signal)).spec;
+  } catch (err) {
+    if (deleting) {
+      // RB-3: unprojection uses the mapping stashed on each workload; this is only the fallback.
+      mapping = undefined;
+    } else if (err instanceof NoKindMatchError) {
+      return fail(ServiceBindingReasons.workloadNotFound, `the workload was not found: ${err.message}`);
+    } else if (isForbidden(err)) {
+      return fail(
+        ServiceBindingReasons.workloadForbidden,
+        `the controller does not have permission to get the workload's mapping: ${await permission(
+          options.resourceFor,
+          clusterWorkloadResourceMappingType,
+          'get',
+          err,
+        )}`,
+      );
+    } else {
+      throw err;
+    }
+  }
+
+  let workloads;
+  try {
+    workloads = await resolver.resolveWorkloads(binding, ctx.signal);
+  } catch (err) {
+    // Unbinding: a kind that is gone, or out of reach, holds nothing we can undo.
+    if (deleting && (isNotFound(err) || isForbidden(err) || err instanceof NoKindMatchError)) return {};
+    if (err instanceof NoKindMatchError) {
+      return fail(ServiceBindingReasons.workloadNotFound, `the workload was not found: ${err.message}`);
+    }
+    if (isForbidden(err)) {
+      return fail(
+        ServiceBindingReasons.workloadForbidden,
+        `the controller does not have permission to list the workloads: ${await permission(
+          options.resourceFor,
+          type,
+          'list',
+          err,
+        )}`,
+      );
+    }
+    throw err;
+  }
+
+  const secretName = deleting ? undefined : ctx.stash.get(secretNameKey);
+  let secretVersion: string | undefined;
+  if (!deleting && secretName !== undefined && rolloutEnabled(binding)) {
+    const meta = await resolver.secretMetadata(namespace, secretName, ctx.signal);
+    secretVersion = meta?.metadata.resourceVersion;
+  }
+
+  const failures: Failure[] = [];
+  let conflicts = 0;
+  const items = [
+    ...workloads.targeted.map((w) => ({ original: w, bind: !deleting })),
+    ...workloads.stale.map((w) => ({ original: w, bind: false })),
+  ];
+  for (const { original, bind } of items) {
+    const label = describe(original);
+    let desired: KubeObject;
+    try {
+      desired = bind
+        ? bindWorkload(binding, original, mapping, secretName, secretVersion)
+        : unbindWorkload(binding, original, mapping);
+    } catch (err) {
+      if (!(err instanceof ProjectionError)) throw err;
+      failures.push({ workload: label, reason: err.code, message: `${label}: ${err.message}`, retry: false });
+      continue;
+    }
+    if (deepEqual(original, desired)) continue;
+    try {
+      const updated = await config.client.update(desired, { signal: ctx.signal });
+      // The API server defaults some fields the projector leaves out: an update that changed
+      // nothing keeps the resourceVersion, and is not news.
+      if (updated.metadata.resourceVersion !== original.metadata.resourceVersion) {
+        ctx.originalConfig.recorder.event(binding, {
+          type: 'Normal',
+          reason: 'Updated',
+          note: `Updated ${original.kind ?? type.kind} "${original.metadata.name ?? ''}"`,
+        });
+      }
+    } catch (err) {
+      if (isConflict(err)) {
+        conflicts++; // RI-11: not reflected; a fresh read on the next reconcile will do.
+      } else if (isNotFound(err)) {
+        // Deleted while we worked: nothing left to project into.
+      } else if (isForbidden(err)) {
+        failures.push({
+          workload: label,
+          reason: ServiceBindingReasons.workloadForbidden,
+          message: `${label}: the controller does not have permission to update the workloads: ${await permission(
+            options.resourceFor,
+            refOf(original),
+            'update',
+            err,
+          )}`,
+          retry: false,
+        });
+      } else {
+        failures.push({
+          workload: label,
+          reason: ServiceBindingReasons.workloadUpdateFailed,
+          message: `${label}: ${errorMessage(err)}`,
+          retry: true,
+        });
+      }
+    }
+  }
+
+  for (const f of failures) warn(ctx, binding, f.reason, f.message);
+  if (deleting) {
+    // The finalizer stays until every workload is unbound, except where we may not write.
+    const blocking = failures.filter((f) => f.reason !== ServiceBindingReasons.workloadForbidden);
+    if (blocking.length > 0) throw new Error(`unprojecting: ${blocking.map((f) => f.message).join('; ')}`);
+    // Not a requeue: a finalize that returns removes the finalizer.
+    if (conflicts > 0) throw new Error(`${conflicts} workload(s) changed while being unprojected; retrying`);
+    return {};
+  }
+
+  if (workloads.missing) {
+    // AMB-1 / RI-12: reflected, and False as the spec says; the tracker enqueues on creation.
+    const message = `the workload was not found: ${type.kind} "${name ?? ''}" in namespace "${namespace}"`;
+    failures.unshift({ workload: '', reason: ServiceBindingReasons.workloadNotFound, message, retry: false });
+    warn(ctx, binding, ServiceBindingReasons.workloadNotFound, message);
+  }
+  const first = failures[0];
+  if (first !== undefined) {
+    // SB-23: partial failures aggregated, naming every failing workload.
+    const total = workloads.targeted.length + workloads.stale.length;
+    const prefix =
+      failures.length > 1 || total > 1
+        ? `${failures.length} of ${Math.max(total, failures.length)} workloads failed: `
+        : '';
+    cond().markFalse(
+      ServiceBindingConditions.workloadProjected,
+      first.reason,
+      `${prefix}${failures.map((f) => f.message).join('; ')}`,
+    );
+    if (failures.some((f) => f.retry)) throw new Error(failures.find((f) => f.retry)?.message);
+    return conflicts > 0 ? { requeue: true } : poll;
+  }
+  if (conflicts > 0) return { requeue: true };
+  const message =
+    workloads.targeted.length === 0
+      ? `no ${type.kind} in namespace "${namespace}" matches the selector ${workloadSelector(binding)?.toString() ?? ''}`
+      : '';
+  cond().markTrue(
+    ServiceBindingConditions.workloadProjected,
+    ServiceBindingReasons.workloadProjected,
+    message,
+  );
+  return poll;
+}
+
+// ---- Projection with the rollout annotation ---------------------------------------------------
+
+function rolloutEnabled(binding: ServiceBinding): boolean {
+  return binding.metadata.annotations?.[rolloutAnnotation] === 'true';
+}
+
+/** `project`, plus the opt-in Secret version annotation, plus the API server's defaults on our fieldRefs. */
+export function bindWorkload(
+  binding: ServiceBinding,
+  workload: KubeObject,
+  mapping: MappingSpec | undefined,
+  secretName: string | undefined,
+  secretVersion: string | undefined,
+): KubeObject {
+  const cleaned = withoutSecretVersion(binding, workload, mapping);
+  const desired = project(binding, cleaned, mapping, secretName) as KubeObject;
+  if (secretName !== undefined && secretVersion !== undefined) {
+    const annotations = podAnnotations(desired, mapping);
+    if (annotations !== undefined)
+      annotations[secretVersionAnnotation(binding.metadata.uid ?? '')] = secretVersion;
+  }
+  defaultProjectedFieldRefs(desired);
+  return desired;
+}
+
+/** `unproject`, and the Secret version annotation goes too. */
+export function unbindWorkload(
+  binding: ServiceBinding,
+  workload: KubeObject,
+  mapping: MappingSpec | undefined,
+): KubeObject {
+  return unproject(binding, withoutSecretVersion(binding, workload, mapping), mapping) as KubeObject;
+}
+
+/** A copy without this binding's Secret version annotation, found with the mapping it was projected with (RB-3). */
+function withoutSecretVersion(
+  binding: ServiceBinding,
+  workload: KubeObject,
+  fallback: MappingSpec | undefined,
+): KubeObject {
+  const copy = deepCopy(workload);
+  const annotations = podAnnotations(copy, fallback, mappingAnnotation(binding.metadata.uid ?? ''));
+  if (annotations !== undefined) delete annotations[secretVersionAnnotation(binding.metadata.uid ?? '')];
+  return copy;
+}
+
+/**
+ * The pod-template annotations of `w`, located with the mapping stashed under `stashKey` when
+ * there is one (RB-3), else with `mapping`; undefined when absent (never created).
+ */
+function podAnnotations(
+  w: KubeObject,
+  mapping: MappingSpec | undefined,
+  stashKey?: string,
+): Record<string, string> | undefined {
+  let spec = mapping;
+  const stash = stashKey === undefined ? undefined : w.metadata.annotations?.[stashKey];
+  if (stashKey !== undefined && stash !== undefined) {
+    spec = parseMappingStash(stash, `metadata.annotations['${stashKey}']`);
+  }
+  const apiVersion = w.apiVersion ?? '';
+  const version = apiVersion.slice(apiVersion.lastIndexOf('/') + 1);
+  let cur: unknown = w;
+  for (const field of parseFixedJsonPath(selectMappingTemplate(spec, version).annotations)) {
+    if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return undefined;
+    cur = (cur as Record<string, unknown>)[field];
+  }
+  return typeof cur === 'object' && cur !== null && !Array.isArray(cur)
+    ? (cur as Record<string, string>)
+    : undefined;
+}
+
+/**
+ * The API server defaults `fieldRef.apiVersion` to `v1` in pod templates; writing it ourselves on
+ * the fieldRefs the projector owns keeps a re-projection equal to what is stored (no endless updates).
+ */
+function defaultProjectedFieldRefs(value: unknown): void {
+  if (Array.isArray(value)) {
+    for (const v of value) defaultProjectedFieldRefs(v);
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  const obj = value as Record<string, unknown>;
+  const fieldRef = obj['fieldRef'];
+  if (typeof fieldRef === 'object' && fieldRef !== null && !Array.isArray(fieldRef)) {
+    const ref = fieldRef as Record<string, unknown>;
+    const path = ref['fieldPath'];
+    if (
+      typeof path === 'string' &&
+      path.startsWith("metadata.annotations['projector.servicebinding.io/") &&
+      ref['apiVersion'] === undefined
+    ) {
+      ref['apiVersion'] = 'v1';
+    }
+  }
+  for (const v of Object.values(obj)) defaultProjectedFieldRefs(v);
+}
+
+// ---- Helpers ------------------------------------------------------------------------------------
+
+function newResolver(ctx: ReconcileContext, resourceFor: ResourceFor): Resolver {
+  return new Resolver({ apiReader: ctx.config.apiReader, mappingReader: ctx.config.client, resourceFor });
+}
+
+function conditions(ctx: ReconcileContext, binding: ServiceBinding): ConditionManager {
+  return serviceBindingConditions.manage(statusOf(binding), ctx.config.clock);
+}
+
+function statusOf(binding: ServiceBinding): Record<string, unknown> {
+  const obj: KubeObject = binding;
+  if (typeof obj['status'] !== 'object' || obj['status'] === null) obj['status'] = {};
+  return obj['status'] as Record<string, unknown>;
+}
+
+function warn(ctx: ReconcileContext, binding: ServiceBinding, reason: string, note: string): void {
+  ctx.originalConfig.recorder.event(binding, { type: 'Warning', reason, note });
+}
+
+function selfRef(binding: ServiceBinding): ObjectRef {
+  return {
+    apiVersion: binding.apiVersion ?? serviceBindingType.apiVersion,
+    kind: binding.kind ?? serviceBindingType.kind,
+    namespace: binding.metadata.namespace ?? '',
+    name: binding.metadata.name ?? '',
+  };
+}
+
+function refOf(obj: KubeObject): ObjectRef {
+  return {
+    apiVersion: obj.apiVersion ?? '',
+    kind: obj.kind ?? '',
+    namespace: obj.metadata.namespace ?? '',
+    name: obj.metadata.name ?? '',
+  };
+}
+
+function describe(obj: KubeObject): string {
+  return `${obj.kind ?? ''} ${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
+}
+
+function groupKind(type: TypeRef): string {
+  return `${type.kind}.${parseApiVersion(type.apiVersion).group}`;
+}
+
+/** Metadata-only Secret events name `PartialObjectMetadata`; the tracker knows them as Secrets. */
+function asSecret(map: MapFunc): MapFunc {
+  return (obj) => map({ ...obj, apiVersion: secretType.apiVersion, kind: secretType.kind });
+}
+
+/** `needs "get" on provisionedbackends.stable.example.com (<the API server's message>)`. */
+async function permission(
+  resourceFor: ResourceFor,
+  ref: TypeRef,
+  verb: string,
+  err: unknown,
+): Promise<string> {
+  let resource = `${ref.kind}.${parseApiVersion(ref.apiVersion).group}`;
+  try {
+    const info = await resourceFor(ref);
+    resource = info.group === '' ? info.resource : `${info.resource}.${info.group}`;
+  } catch {
+    // The kind's name will do.
+  }
+  return `needs "${verb}" on ${resource} (${errorMessage(err)})`;
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof StatusError && err.status.message) return err.status.message;
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,19 @@
+// The resolver's public API: services, workloads and mappings of a ServiceBinding, read from the cluster.
+export {
+  Resolver,
+  bindingSecretName,
+  clusterWorkloadResourceMappingType,
+  isDirectSecretReference,
+  secretType,
+  serviceRef,
+  workloadSelector,
+  workloadType,
+} from './resolver.ts';
+export type {
+  MappingResolution,
+  ResolverOptions,
+  ResourceFor,
+  ResourceName,
+  ServiceResolution,
+  WorkloadResolution,
+} from './resolver.ts';
