@@ -7,9 +7,8 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane } from '@bindery/controlplane';
+import { ControlPlane, eventually } from '@bindery/controlplane';
 import { KubeClient } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { Manager } from '@bindery/runtime';
@@ -19,18 +18,6 @@ import type { ConfigMap } from './controller.ts';
 
 const ns = 'configmap-digest-e2e';
 const skip = process.env['BINDERY_SKIP_E2E'] === '1';
-
-async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(100);
-    }
-  }
-}
 
 interface EventsV1Event extends KubeObject {
   regarding?: { kind?: string; name?: string };

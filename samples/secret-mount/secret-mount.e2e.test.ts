@@ -5,8 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ControlPlane } from '@bindery/controlplane';
+import { ControlPlane, eventually } from '@bindery/controlplane';
 import { KubeClient, StatusError, isNotFound } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { Manager, WebhookServer, podSpecable } from '@bindery/runtime';
@@ -19,18 +18,6 @@ import type { SecretMount } from './secret-mount.ts';
 
 const ns = 'secret-mount-e2e';
 const skip = process.env['BINDERY_SKIP_E2E'] === '1';
-
-async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(100);
-    }
-  }
-}
 
 const deploymentType = { apiVersion: 'apps/v1', kind: 'Deployment' };
 

@@ -7,12 +7,12 @@ import { createServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient, StatusError } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { ControlPlane } from './controlplane.ts';
+import { eventually } from './eventually.ts';
 import { rawRequest } from './http.ts';
 
 // Opt-out only, and loudly: without it, missing binaries fail these tests rather than skip them.
@@ -26,18 +26,6 @@ function groupAlive(pgid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function eventually(check: () => void | Promise<void>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(100);
-    }
   }
 }
 

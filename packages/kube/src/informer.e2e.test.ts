@@ -1,27 +1,13 @@
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
-import { ControlPlane, TcpProxy } from '@bindery/controlplane';
+import { ControlPlane, TcpProxy, eventually } from '@bindery/controlplane';
 import { KubeClient } from './client.ts';
 import { SharedInformer, SharedInformerFactory, isTombstone } from './informer.ts';
 import type { EventHandler, SharedInformerOptions } from './informer.ts';
 import type { KubeObject } from './object.ts';
 
 const ns = 'informer-e2e';
-
-async function eventually(check: () => void, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(50);
-    }
-  }
-}
 
 /** Records every handler call as a line, for assertions on order and content. */
 function recorder(): { lines: string[]; handler: EventHandler<KubeObject> } {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane } from '@bindery/controlplane';
+import { ControlPlane, eventually } from '@bindery/controlplane';
 import { KubeClient } from './client.ts';
 import { realClock } from './clock.ts';
 import type { Clock } from './clock.ts';
@@ -27,18 +27,6 @@ interface Candidate {
   stoppedAt: number | undefined;
   leaderSignal: AbortSignal | undefined;
   errors: unknown[];
-}
-
-async function eventually(check: () => void | Promise<void>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(20);
-    }
-  }
 }
 
 describe('LeaderElector against a real API server', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane } from '@bindery/controlplane';
+import { ControlPlane, eventually } from '@bindery/controlplane';
 import { KubeClient, isNotFound } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { pino } from 'pino';
@@ -11,19 +11,6 @@ import type { ManagerOptions } from './manager.ts';
 import type { Reconciler, Request } from './reconciler.ts';
 
 const ns = 'manager-e2e';
-
-async function eventually(check: () => void | Promise<void>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(50);
-    }
-  }
-}
 
 /** Labels every ConfigMap of the `suite` it is given with the name of the manager that reconciled it. */
 function labeller(

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { ControlPlane } from '@bindery/controlplane';
+import { ControlPlane, eventually } from '@bindery/controlplane';
 import { StatusError } from '@bindery/kube';
 import type { KubeClient, KubeObject } from '@bindery/kube';
 import { pino } from 'pino';
@@ -10,18 +9,6 @@ import { ensureCABundle, generateSelfSigned } from './self-signed.ts';
 import { WebhookServer } from './server.ts';
 
 const skip = process.env['BINDERY_SKIP_E2E'] === '1';
-
-async function eventually(check: () => void | Promise<void>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(100);
-    }
-  }
-}
 
 const ADMISSION = 'admissionregistration.k8s.io/v1';
 const log = pino({ level: 'silent' });
