@@ -161,7 +161,9 @@ describe('Manager against a real API server', () => {
       await admin.create(configMap('good', 'thrower'));
       await eventually(() => assert.ok(calls >= 5));
       const metrics = await (await fetch(`http://127.0.0.1:${mgr.metricsAddress?.port}/metrics`)).text();
-      assert.match(metrics, /controller_runtime_reconcile_errors_total\{controller="thrower"\} [2-9]/);
+      // Both bad keys failed at least once each; how often they were retried by then depends on load.
+      const errors = /controller_runtime_reconcile_errors_total\{controller="thrower"\} (\d+)/.exec(metrics);
+      assert.ok(Number(errors?.[1]) >= 2, `errors_total ${errors?.[1]}`);
     } finally {
       stop.abort();
       await running;
