@@ -20,3 +20,5 @@ export type {
   AddServiceBindingControllerOptions,
   ServiceBindingReconcilerOptions,
 } from './controllers/servicebinding.ts';
+export { projectedSecretVersion } from './controllers/servicebinding.ts';
+export * from './webhooks/index.ts';

@@ -9,6 +9,7 @@ import {
   conflictError,
   forbiddenError,
   internalError,
+  invalidError,
   newEvent,
   newTrackRequest,
   reconcilerTests,
@@ -190,6 +191,7 @@ const workloadNotFound = 'the workload was not found: Deployment "my-workload" i
 const gadgetNotServed = 'the workload was not found: no kind "Gadget" is served in example.com/v1';
 const listForbidden = `the controller does not have permission to list the workloads: needs "list" on deployments.apps (${forbiddenError({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: '' }, 'list').status.message ?? ''})`;
 const updateForbidden = `Deployment default/my-workload: the controller does not have permission to update the workloads: needs "update" on deployments.apps (${forbiddenError({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'my-workload' }, 'update').status.message ?? ''})`;
+const invalidUpdate = `Deployment default/my-workload: ${invalidError({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'my-workload' }, 'spec.template: Invalid value: "...": field is immutable').status.message ?? ''}`;
 const updateFailed = `Deployment default/my-workload: ${internalError('webhook timed out').status.message ?? ''}`;
 
 reconcilerTests('ServiceBinding reconciler', {
@@ -529,6 +531,38 @@ reconcilerTests('ServiceBinding reconciler', {
       ],
       expectEvents: [newEvent(by, 'Warning', 'WorkloadUpdateFailed', updateFailed), statusUpdated],
     },
+    'RI-10: an update refused as Invalid (an immutable pod template) is reported and not retried with backoff':
+      {
+        request,
+        givenObjects: [bound(), service(), deployment()],
+        withReactors: [
+          {
+            verb: 'update',
+            kind: 'Deployment',
+            fn: (a) => invalidError(a.ref, 'spec.template: Invalid value: "...": field is immutable'),
+          },
+        ],
+        expectTracks: resolvedTracks,
+        expectUpdates: [projected(deployment())],
+        verify: (_result, _err, config) => {
+          const sent = config.client.actions.find((a) => a.verb === 'updateStatus')?.object as ServiceBinding;
+          const c = sent.status?.conditions?.find((x) => x.type === 'Ready');
+          assert.equal(c?.status, 'False');
+          assert.equal(c.reason, 'WorkloadUpdateFailed');
+          assert.match(c.message, /^Deployment default\/my-workload: .*field is immutable/);
+        },
+        expectStatusUpdates: [
+          bound({
+            status: status([
+              ready('False', 'WorkloadUpdateFailed', invalidUpdate),
+              serviceAvailable('True', 'ResolvedBindingSecret'),
+              workloadProjected('False', 'WorkloadUpdateFailed', invalidUpdate),
+            ]),
+          }),
+        ],
+        expectEvents: [newEvent(by, 'Warning', 'WorkloadUpdateFailed', invalidUpdate), statusUpdated],
+        expectedResult: { requeueAfterMs: 60_000 },
+      },
     'SB-22 SB-5: a selector binds every matching workload, and no other': {
       request,
       givenObjects: [

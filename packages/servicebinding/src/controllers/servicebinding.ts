@@ -11,6 +11,7 @@ import {
   StatusError,
   isConflict,
   isForbidden,
+  isInvalid,
   isNotFound,
   parseApiVersion,
 } from '@bindery/kube';
@@ -497,7 +498,9 @@ async function reconcileWorkloads(
           workload: label,
           reason: ServiceBindingReasons.workloadUpdateFailed,
           message: `${label}: ${errorMessage(err)}`,
-          retry: true,
+          // Invalid (422), e.g. a Job's immutable pod template: the same update would be refused
+          // again, so report it and wait for a change instead of retrying with backoff.
+          retry: !isInvalid(err),
         });
       }
     }
@@ -580,6 +583,19 @@ export function unbindWorkload(
   mapping: MappingSpec | undefined,
 ): KubeObject {
   return unproject(binding, withoutSecretVersion(binding, workload, mapping), mapping) as KubeObject;
+}
+
+/**
+ * The Secret version annotation this binding left on `workload` (rollout opt-in), found with the
+ * mapping it was projected with (RB-3): the admission webhook keeps it when it re-projects.
+ */
+export function projectedSecretVersion(
+  binding: ServiceBinding,
+  workload: KubeObject,
+  mapping: MappingSpec | undefined,
+): string | undefined {
+  const uid = binding.metadata.uid ?? '';
+  return podAnnotations(workload, mapping, mappingAnnotation(uid))?.[secretVersionAnnotation(uid)];
 }
 
 /** A copy without this binding's Secret version annotation, found with the mapping it was projected with (RB-3). */
