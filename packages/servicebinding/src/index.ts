@@ -22,3 +22,4 @@ export type {
 } from './controllers/servicebinding.ts';
 export { projectedSecretVersion } from './controllers/servicebinding.ts';
 export * from './webhooks/index.ts';
+export * from './install/index.ts';

@@ -17,11 +17,11 @@ const header =
 
 /**
  * YAML that prettier leaves as it is: no line folding, no anchors for shared sub-objects,
- * single quotes only where a string needs quoting.
+ * single quotes only where a string needs quoting. `fileHeader` is comment lines, each ending in \n.
  */
-export function toYaml(objects: readonly KubeObject[]): string {
+export function toYaml(objects: readonly KubeObject[], fileHeader: string = header): string {
   return (
-    header +
+    fileHeader +
     objects
       .map((o) => stringify(o, { aliasDuplicateObjects: false, lineWidth: 0, singleQuote: true }))
       .join('---\n')

@@ -1,0 +1,481 @@
+// The install bundle on a real kube-apiserver and etcd: applied server-side in bundle order on an
+// empty cluster, then the ServiceBinding controller runs out of cluster as the bundle's
+// ServiceAccount (impersonated) with exactly the permissions the bundle grants it. There is no
+// kubelet (the Deployment never runs), no kube-controller-manager (the test fills the aggregated
+// ClusterRole as its clusterrole-aggregation controller would) and no cert-manager (its objects
+// are skipped), and no webhook server (the webhooks are tested in their own suite).
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ControlPlane, eventually } from '@bindery/controlplane';
+import { KubeClient, isForbidden } from '@bindery/kube';
+import type { KubeObject, TypeRef } from '@bindery/kube';
+import { Manager, ensureCABundle, generateSelfSigned } from '@bindery/runtime';
+import type { Condition } from '@bindery/runtime';
+import { pino } from 'pino';
+import { parse, stringify } from 'yaml';
+import type { ServiceBinding } from '../apis/index.ts';
+import { addServiceBindingController, serviceBindingType } from '../controllers/servicebinding.ts';
+import { webhookFieldManager } from '../webhooks/constants.ts';
+import { applyInstallBundle, controllerLabel, installNames, renderInstallBundle } from './index.ts';
+
+const skip = process.env['BINDERY_SKIP_E2E'] === '1';
+const system = installNames.namespace;
+const ns = 'install-e2e';
+const serviceAccountUser = `system:serviceaccount:${system}:${installNames.serviceAccount}`;
+
+const clusterRoleType: TypeRef = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' };
+const deploymentType: TypeRef = { apiVersion: 'apps/v1', kind: 'Deployment' };
+const cronJobType: TypeRef = { apiVersion: 'batch/v1', kind: 'CronJob' };
+const secretType: TypeRef = { apiVersion: 'v1', kind: 'Secret' };
+const backendType: TypeRef = { apiVersion: 'stable.example.com/v1', kind: 'ProvisionedBackend' };
+const mutating: TypeRef = {
+  apiVersion: 'admissionregistration.k8s.io/v1',
+  kind: 'MutatingWebhookConfiguration',
+};
+const validating: TypeRef = {
+  apiVersion: 'admissionregistration.k8s.io/v1',
+  kind: 'ValidatingWebhookConfiguration',
+};
+
+const isCertManager = (o: KubeObject): boolean => o.apiVersion?.startsWith('cert-manager.io/') ?? false;
+const describeObject = (o: KubeObject): string => `${o.kind ?? ''}/${o.metadata.name ?? ''}`;
+
+/** A Provisioned Service kind as the conformance suite defines it, opted in with a labelled ClusterRole (PR-1, PR-2). */
+const backendCRD: KubeObject = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'provisionedbackends.stable.example.com' },
+  spec: {
+    group: 'stable.example.com',
+    names: { kind: 'ProvisionedBackend', plural: 'provisionedbackends', singular: 'provisionedbackend' },
+    scope: 'Namespaced',
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      },
+    ],
+  },
+};
+const backendOptIn: KubeObject = {
+  ...clusterRoleType,
+  metadata: { name: 'provisionedbackends-servicebinding', labels: { [controllerLabel]: 'true' } },
+  rules: [
+    {
+      apiGroups: ['stable.example.com'],
+      resources: ['provisionedbackends'],
+      verbs: ['get', 'list', 'watch'],
+    },
+  ],
+};
+
+interface PolicyRule {
+  apiGroups?: string[];
+  resources?: string[];
+  verbs: string[];
+}
+interface ClusterRole extends KubeObject {
+  aggregationRule?: { clusterRoleSelectors?: Array<{ matchLabels?: Record<string, string> }> };
+  rules?: PolicyRule[];
+}
+
+/** What kube-controller-manager's clusterrole-aggregation controller does, for our aggregated role. */
+async function aggregate(admin: KubeClient): Promise<PolicyRule[]> {
+  const ref = { ...clusterRoleType, name: installNames.aggregateClusterRole };
+  const role = await admin.get<ClusterRole>(ref);
+  const rules: PolicyRule[] = [];
+  for (const selector of role.aggregationRule?.clusterRoleSelectors ?? []) {
+    const labelSelector = Object.entries(selector.matchLabels ?? {})
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    const matched = await admin.list<ClusterRole>(clusterRoleType, { labelSelector });
+    for (const r of matched.items.sort((a, b) =>
+      (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
+    )) {
+      for (const rule of r.rules ?? []) {
+        if (!rules.some((have) => JSON.stringify(have) === JSON.stringify(rule))) rules.push(rule);
+      }
+    }
+  }
+  await admin.patch(ref, { rules }, { type: 'merge' });
+  return rules;
+}
+
+/**
+ * The admin's credentials acting as `user` (kubeconfig `as:`, sent as `Impersonate-User`). The API
+ * server gives an impersonated ServiceAccount its groups, as it would for the real token.
+ */
+async function impersonating(cp: ControlPlane, dir: string, user: string): Promise<KubeClient> {
+  const config = parse(cp.kubeconfig()) as { users: Array<{ user: Record<string, unknown> }> };
+  for (const u of config.users) u.user['as'] = user;
+  const kubeconfig = join(dir, 'impersonating.kubeconfig');
+  await writeFile(kubeconfig, stringify(config), { mode: 0o600 });
+  return KubeClient.fromKubeConfig({ kubeconfig });
+}
+
+interface ResourceAttributes {
+  namespace?: string;
+  verb: string;
+  group?: string;
+  resource: string;
+  subresource?: string;
+  name?: string;
+}
+
+describe('install bundle on a real API server', { skip: skip && 'BINDERY_SKIP_E2E=1' }, () => {
+  let cp: ControlPlane;
+  let admin: KubeClient;
+  let controller: KubeClient;
+  let dir: string;
+  const logs: string[] = [];
+  const stop = new AbortController();
+  let running: Promise<void> | undefined;
+
+  /** Whether the ServiceAccount may, as the API server's authorizer answers (a SubjectAccessReview). */
+  const can = async (attributes: ResourceAttributes): Promise<boolean> => {
+    const review = await admin.create<KubeObject & { status?: { allowed?: boolean } }>({
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SubjectAccessReview',
+      metadata: {},
+      spec: {
+        user: serviceAccountUser,
+        groups: ['system:serviceaccounts', `system:serviceaccounts:${system}`, 'system:authenticated'],
+        resourceAttributes: attributes,
+      },
+    });
+    return review.status?.allowed === true;
+  };
+
+  before(
+    async () => {
+      dir = await mkdtemp(join(tmpdir(), 'bindery-install-e2e-'));
+      cp = new ControlPlane();
+      await cp.start();
+      admin = cp.client();
+    },
+    { timeout: 30 * 60_000 }, // the first run builds the binaries
+  );
+
+  after(async () => {
+    stop.abort();
+    await running;
+    await controller?.close();
+    await cp?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('cert-manager bundle: one ordered server-side apply on an empty cluster, no webhook replica needed; only the cert-manager kinds are skipped where cert-manager is absent', async () => {
+    const bundle = renderInstallBundle();
+    const { applied, skipped } = await applyInstallBundle(admin, bundle, { skip: isCertManager });
+    assert.deepEqual(skipped.map(describeObject), [
+      'Issuer/bindery-selfsigned',
+      'Certificate/bindery-webhook-cert',
+    ]);
+    assert.deepEqual(
+      applied.map(describeObject),
+      bundle.filter((o) => !isCertManager(o)).map(describeObject),
+    );
+    for (const o of applied) assert.ok(o.metadata.uid, `${describeObject(o)} was stored`);
+    const interceptor = await admin.get({ ...mutating, name: installNames.interceptorConfiguration });
+    assert.equal(
+      interceptor.metadata.annotations?.['cert-manager.io/inject-ca-from'],
+      `${system}/${installNames.certificate}`,
+    );
+    // Without cert-manager the CRs are refused with a message that says what to install.
+    await assert.rejects(
+      applyInstallBundle(admin, bundle.filter(isCertManager)),
+      /not served by this cluster/,
+    );
+  });
+
+  it('self-managed bundle over it: the switch removes what only the cert-manager mode had', async () => {
+    // No webhook server answers here, and the validating webhook fails closed: the mapping in the
+    // bundle could not be re-applied through it. A first install never meets it (it comes last).
+    await admin.delete({ ...validating, name: installNames.validationConfiguration });
+    const bundle = renderInstallBundle({ certMode: 'self-managed' });
+    const { applied, skipped } = await applyInstallBundle(admin, bundle);
+    assert.deepEqual(skipped, []);
+    assert.equal(applied.length, bundle.length);
+
+    const interceptor = await admin.get({ ...mutating, name: installNames.interceptorConfiguration });
+    assert.equal(interceptor.metadata.annotations?.['cert-manager.io/inject-ca-from'], undefined);
+    assert.equal(interceptor.metadata.annotations?.['bindery.dev/managed-rules'], 'true');
+    const deployment = await admin.get({
+      ...deploymentType,
+      namespace: system,
+      name: installNames.deployment,
+    });
+    const json = JSON.stringify(deployment['spec']);
+    assert.ok(!json.includes('serving-certs') && json.includes('--cert-mode=self-managed'), json);
+    const secret = await admin.get({
+      ...secretType,
+      namespace: system,
+      name: installNames.webhookCertSecret,
+    });
+    assert.equal(secret['data'], undefined);
+    await admin.delete({ ...validating, name: installNames.validationConfiguration });
+  });
+
+  it('RA-2 RA-3: the aggregated ClusterRole, filled from every labelled role (WR-2 built-in workloads, PR-2 a Provisioned Service kind), is what the ServiceAccount gets', async () => {
+    await cp.installCRDs([backendCRD]);
+    await admin.create(backendOptIn);
+    const rules = await aggregate(admin);
+    assert.ok(rules.some((r) => r.resources?.includes('deployments') && r.verbs.includes('update')));
+    assert.ok(rules.some((r) => r.resources?.includes('provisionedbackends')));
+
+    // RBAC reaches the authorizer a moment after it is written.
+    await eventually(async () => {
+      assert.ok(await can({ namespace: ns, verb: 'update', group: 'apps', resource: 'deployments' }));
+      assert.ok(await can({ namespace: ns, verb: 'update', group: 'batch', resource: 'cronjobs' }));
+      assert.ok(await can({ namespace: ns, verb: 'watch', group: '', resource: 'replicationcontrollers' }));
+      assert.ok(
+        await can({
+          namespace: ns,
+          verb: 'list',
+          group: 'stable.example.com',
+          resource: 'provisionedbackends',
+        }),
+      );
+    });
+    // A kind nobody opted in stays out of reach.
+    assert.equal(await can({ namespace: ns, verb: 'get', group: 'example.com', resource: 'widgets' }), false);
+  });
+
+  it('least privilege: Secrets get/list/watch only, nothing cluster-admin-like, writes to its own webhook configurations, Lease and CA Secret by name', async () => {
+    const allowed: ResourceAttributes[] = [
+      { namespace: ns, verb: 'get', resource: 'secrets' },
+      { namespace: ns, verb: 'watch', resource: 'secrets' },
+      {
+        verb: 'patch',
+        group: 'admissionregistration.k8s.io',
+        resource: 'mutatingwebhookconfigurations',
+        name: installNames.interceptorConfiguration,
+      },
+      {
+        verb: 'update',
+        group: 'admissionregistration.k8s.io',
+        resource: 'validatingwebhookconfigurations',
+        name: installNames.validationConfiguration,
+      },
+      {
+        namespace: system,
+        verb: 'update',
+        group: 'coordination.k8s.io',
+        resource: 'leases',
+        name: installNames.lease,
+      },
+      { namespace: system, verb: 'update', resource: 'secrets', name: installNames.webhookCertSecret },
+      { verb: 'create', group: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews' },
+    ];
+    const denied: ResourceAttributes[] = [
+      { namespace: ns, verb: 'create', resource: 'secrets' },
+      { namespace: ns, verb: 'update', resource: 'secrets' },
+      { namespace: ns, verb: 'delete', resource: 'secrets' },
+      { namespace: system, verb: 'update', resource: 'secrets', name: 'someone-elses' },
+      { namespace: system, verb: 'create', resource: 'secrets' },
+      {
+        verb: 'patch',
+        group: 'admissionregistration.k8s.io',
+        resource: 'mutatingwebhookconfigurations',
+        name: 'other',
+      },
+      { verb: 'create', group: 'admissionregistration.k8s.io', resource: 'validatingwebhookconfigurations' },
+      { namespace: system, verb: 'update', group: 'coordination.k8s.io', resource: 'leases', name: 'other' },
+      { verb: 'create', group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' },
+      { verb: 'escalate', group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
+      { verb: 'impersonate', resource: 'users' },
+      { namespace: ns, verb: 'create', resource: 'pods' },
+      { namespace: ns, verb: 'create', resource: 'pods', subresource: 'exec' },
+      { namespace: ns, verb: 'create', resource: 'serviceaccounts', subresource: 'token' },
+      { namespace: ns, verb: 'delete', group: 'apps', resource: 'deployments' },
+      { namespace: ns, verb: 'create', group: 'servicebinding.io', resource: 'servicebindings' },
+      { verb: 'update', group: 'servicebinding.io', resource: 'clusterworkloadresourcemappings' },
+      { verb: 'get', resource: 'nodes' },
+    ];
+    for (const a of allowed) assert.equal(await can(a), true, `may ${JSON.stringify(a)}`);
+    for (const a of denied) assert.equal(await can(a), false, `may not ${JSON.stringify(a)}`);
+  });
+
+  it('the manager’s own writes go through as the ServiceAccount: rules and caBundle of its webhook configurations, its CA Secret, access reviews', async () => {
+    controller = await impersonating(cp, dir, serviceAccountUser);
+    const certs = await generateSelfSigned({ service: installNames.webhookService, namespace: system });
+    const result = await ensureCABundle(
+      controller,
+      {
+        mutating: [installNames.interceptorConfiguration],
+        validating: [installNames.triggerConfiguration],
+      },
+      certs.caBundle,
+    );
+    assert.deepEqual(result.missing, []);
+    assert.equal(result.patched.length, 2);
+    // The webhooks package programs rules by server-side apply with its own field manager.
+    await controller.apply(
+      {
+        ...validating,
+        metadata: {
+          name: installNames.triggerConfiguration,
+          annotations: { 'bindery.dev/managed-rules': 'true' },
+        },
+        webhooks: [
+          {
+            name: 'trigger.servicebinding.bindery.dev',
+            rules: [
+              {
+                apiGroups: ['apps'],
+                apiVersions: ['*'],
+                operations: ['CREATE'],
+                resources: ['deployments'],
+                scope: '*',
+              },
+            ],
+          },
+        ],
+      },
+      { fieldManager: webhookFieldManager, force: true },
+    );
+    // Self-managed: the CA goes into the Secret the bundle created empty.
+    const secretRef = { ...secretType, namespace: system, name: installNames.webhookCertSecret };
+    const secret = await controller.get(secretRef);
+    await controller.update({
+      ...secret,
+      data: { 'ca.crt': Buffer.from(certs.ca.cert).toString('base64') },
+    });
+    await controller.create({
+      apiVersion: 'authorization.k8s.io/v1',
+      kind: 'SelfSubjectAccessReview',
+      metadata: {},
+      spec: { resourceAttributes: { verb: 'update', group: 'apps', resource: 'deployments' } },
+    });
+    // And nothing else of that kind.
+    await assert.rejects(controller.get({ ...mutating, name: 'not-bindery' }), isForbidden);
+    await assert.rejects(
+      controller.create({ ...secretType, metadata: { namespace: system, name: 'planted' }, type: 'Opaque' }),
+      isForbidden,
+    );
+
+    // Re-applying the bundle (an upgrade, a GitOps sync) keeps what the manager wrote.
+    const bundle = renderInstallBundle({ certMode: 'self-managed' }).filter(
+      (o) =>
+        o.metadata.name !== installNames.validationConfiguration &&
+        o.kind !== 'ClusterWorkloadResourceMapping',
+    );
+    await applyInstallBundle(admin, bundle);
+    const trigger = await admin.get<
+      KubeObject & { webhooks: Array<{ rules?: unknown[]; clientConfig: { caBundle?: string } }> }
+    >({
+      ...validating,
+      name: installNames.triggerConfiguration,
+    });
+    assert.equal(trigger.webhooks[0]?.rules?.length, 1, 'the rules the manager wrote');
+    assert.equal(trigger.webhooks[0]?.clientConfig.caBundle, Buffer.from(certs.caBundle).toString('base64'));
+    const kept = await admin.get(secretRef);
+    assert.ok((kept['data'] as Record<string, string> | undefined)?.['ca.crt'], 'the CA the manager stored');
+  });
+
+  it('the ServiceBinding controller as the ServiceAccount, with leader election: binds a Deployment (direct Secret) and a CronJob (Provisioned Service, the bundle’s mapping), never Forbidden', async () => {
+    await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    const manager = new Manager({
+      client: controller,
+      name: 'servicebinding',
+      log: pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }),
+      leaderElection: { namespace: system, name: installNames.lease },
+      metrics: false,
+      health: false,
+    });
+    addServiceBindingController(manager, {
+      serviceTypes: [serviceBindingType, backendType],
+      servicePollIntervalMs: 300,
+    });
+    running = manager.start(stop.signal);
+
+    const template = {
+      metadata: { labels: { app: 'web' } },
+      spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }], restartPolicy: 'Never' },
+    };
+    await admin.create({
+      ...secretType,
+      metadata: { namespace: ns, name: 'db-secret' },
+      stringData: { type: 'mysql' },
+    });
+    await admin.create({
+      ...deploymentType,
+      metadata: { namespace: ns, name: 'web' },
+      spec: {
+        selector: { matchLabels: { app: 'web' } },
+        template: { ...template, spec: { ...template.spec, restartPolicy: 'Always' } },
+      },
+    });
+    await admin.create({
+      ...cronJobType,
+      metadata: { namespace: ns, name: 'nightly' },
+      spec: { schedule: '@daily', jobTemplate: { spec: { template } } },
+    });
+    await admin.create({
+      ...backendType,
+      metadata: { namespace: ns, name: 'db' },
+      status: { binding: { name: 'db-secret' } },
+    });
+    const binding = (
+      name: string,
+      service: TypeRef,
+      workload: TypeRef & { name: string },
+    ): ServiceBinding => ({
+      ...serviceBindingType,
+      metadata: { namespace: ns, name },
+      spec: { service: { ...service, name: service.kind === 'Secret' ? 'db-secret' : 'db' }, workload },
+    });
+    await admin.create(binding('web-db', secretType, { ...deploymentType, name: 'web' }));
+    await admin.create(binding('nightly-db', backendType, { ...cronJobType, name: 'nightly' }));
+
+    for (const name of ['web-db', 'nightly-db']) {
+      const ready = await eventually(async () => {
+        const b = await admin.get<ServiceBinding>({ ...serviceBindingType, namespace: ns, name });
+        const conditions: Condition[] = b.status?.conditions ?? [];
+        const r = conditions.find((c) => c.type === 'Ready');
+        assert.equal(r?.status, 'True', `${name}: ${JSON.stringify(b.status)}`);
+        return b;
+      });
+      assert.equal(ready.status?.binding?.name, 'db-secret');
+      for (const c of ready.status?.conditions ?? []) assert.doesNotMatch(c.reason ?? '', /Forbidden/);
+    }
+    const web = await admin.get({ ...deploymentType, namespace: ns, name: 'web' });
+    assert.match(JSON.stringify(web['spec']), /"secret":\{"name":"db-secret"\}/);
+    const nightly = await admin.get({ ...cronJobType, namespace: ns, name: 'nightly' });
+    const jobPod = JSON.stringify((nightly['spec'] as { jobTemplate: unknown }).jobTemplate);
+    assert.match(jobPod, /"secret":\{"name":"db-secret"\}/, 'projected where the CronJob mapping says');
+
+    const lease = await admin.get<KubeObject & { spec?: { holderIdentity?: string } }>({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      namespace: system,
+      name: installNames.lease,
+    });
+    assert.ok(lease.spec?.holderIdentity, 'the Lease in the controller’s namespace is held');
+    await eventually(async () => {
+      const events = await admin.list<KubeObject & { reportingController?: string }>(
+        { apiVersion: 'events.k8s.io/v1', kind: 'Event' },
+        { namespace: ns },
+      );
+      assert.ok(
+        events.items.some((e) => e.reportingController === 'servicebinding'),
+        'events were recorded',
+      );
+    });
+
+    stop.abort();
+    await running;
+    const problems = logs.filter((l) => /forbidden/i.test(l));
+    assert.deepEqual(problems, [], 'no permission is missing');
+    assert.ok(
+      logs.some((l) => l.includes('leading')),
+      'it took the Lease',
+    );
+  });
+});
