@@ -108,6 +108,11 @@ const controllerRole: KubeObject = {
       verbs: ['get', 'list', 'watch', 'update', 'patch'],
     },
     {
+      apiGroups: [''],
+      resources: ['replicationcontrollers'],
+      verbs: ['get', 'list', 'watch', 'update', 'patch'],
+    },
+    {
       apiGroups: ['batch'],
       resources: ['jobs', 'cronjobs'],
       verbs: ['get', 'list', 'watch', 'update', 'patch'],
@@ -141,7 +146,8 @@ function podSpecable(type: TypeRef, name: string, labels: Record<string, string>
           },
         }
       : {
-          selector: { matchLabels: { app: name } },
+          // A ReplicationController's selector is a plain map, not a LabelSelector.
+          selector: type.kind === 'ReplicationController' ? { app: name } : { matchLabels: { app: name } },
           template,
           ...(type.kind === 'StatefulSet' ? { serviceName: name } : {}),
         };
@@ -378,6 +384,27 @@ describe('ServiceBinding controller on a real API server', { skip: skip && 'BIND
     });
     await deleteBinding('store-direct');
     assertNotProjected(await get(statefulSetType, 'store'), b);
+  });
+
+  it('RB-2: binds a DaemonSet, a ReplicaSet and a ReplicationController as PodSpec-able workloads', async () => {
+    await admin.create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { namespace: ns, name: 'shared' },
+      stringData: { type: 'redis' },
+    });
+    const types: TypeRef[] = [
+      { apiVersion: 'apps/v1', kind: 'DaemonSet' },
+      { apiVersion: 'apps/v1', kind: 'ReplicaSet' },
+      { apiVersion: 'v1', kind: 'ReplicationController' },
+    ];
+    for (const type of types) {
+      const name = type.kind.toLowerCase();
+      await admin.create(podSpecable(type, name));
+      await admin.create(serviceBinding(`${name}-shared`, secretRef('shared'), { ...type, name }));
+      const b = await waitReady(`${name}-shared`);
+      await eventually(async () => assertProjected(templateOf(await get(type, name)), b, 'shared'));
+    }
   });
 
   it('RB-1 WM-4: binds a CronJob through the cronjobs.batch mapping', async () => {
