@@ -1,22 +1,24 @@
-import type { KubeObject, ListOptions, TypeRef } from '@bindery/kube';
+import type { KubeObject } from '@bindery/kube';
 import type { ReconcileContext, SetupContext, SubReconciler } from '../reconciler.ts';
-import { ResourceManager } from '../resource-manager.ts';
+import type { ResourceManager } from '../resource-manager.ts';
 import type { Result } from '../result.ts';
-import { enqueueTracked } from '../tracker.ts';
 import {
   OnlyReconcileChildStatus,
+  childWiring,
   deleteChildren,
   isControlledBy,
   isOurChild,
   isReflectableError,
   listOurChildren,
   setControllerReference,
+  setupChildWatch,
 } from './children.ts';
-import type { ChildSelection } from './children.ts';
+import type { ChildOptions, ChildSelection } from './children.ts';
 
-export interface ChildReconcilerOptions<T extends KubeObject, C extends KubeObject> {
-  name: string;
-  childType: TypeRef;
+export interface ChildReconcilerOptions<T extends KubeObject, C extends KubeObject> extends ChildOptions<
+  T,
+  C
+> {
   /**
    * The child as it should be, or undefined for none. Throw
    * `OnlyReconcileChildStatus` to leave the child alone and only reflect it.
@@ -34,23 +36,6 @@ export interface ChildReconcilerOptions<T extends KubeObject, C extends KubeObje
     child: C | undefined,
     err: unknown,
   ) => void | Promise<void>;
-  /** Copies what we own from `desired` onto `current` (spec, labels, annotations). */
-  mergeBeforeUpdate: (current: C, desired: C) => void;
-  harmonizeImmutableFields?: (current: C, desired: C) => void;
-  /** Tells our child apart from other children of the same parent and type. Required without owner references. */
-  ourChild?: (parent: T, child: C) => boolean;
-  /** Where to look for children. Default: the parent's namespace. */
-  listOptions?: (ctx: ReconcileContext, parent: T) => ListOptions;
-  /**
-   * For children garbage collection cannot reach (another namespace, cluster
-   * scope): the parent holds this finalizer until the child is gone. Implies
-   * `skipOwnerReference`.
-   */
-  finalizer?: string;
-  /** Do not set a controller owner reference; children are found with `ourChild` and tracked instead. */
-  skipOwnerReference?: boolean;
-  setup?: (ctx: SetupContext) => void | Promise<void>;
-  sanitize?: (child: C) => unknown;
 }
 
 /**
@@ -66,37 +51,13 @@ export class ChildReconciler<T extends KubeObject, C extends KubeObject> impleme
   readonly #manager: ResourceManager<C>;
 
   constructor(options: ChildReconcilerOptions<T, C>) {
-    const skipOwnerReference = options.skipOwnerReference === true || options.finalizer !== undefined;
-    if (skipOwnerReference && !options.ourChild) {
-      throw new Error(
-        `ChildReconciler ${options.name}: ourChild is required when owner references are not used`,
-      );
-    }
     this.name = options.name;
     this.#options = options;
-    this.#selection = {
-      childType: options.childType,
-      skipOwnerReference,
-      ...(options.ourChild ? { ourChild: options.ourChild } : {}),
-      ...(options.listOptions ? { listOptions: options.listOptions } : {}),
-    };
-    this.#manager = new ResourceManager<C>({
-      name: options.name,
-      type: options.childType,
-      mergeBeforeUpdate: options.mergeBeforeUpdate,
-      trackDesired: skipOwnerReference,
-      ...(options.finalizer ? { finalizer: options.finalizer } : {}),
-      ...(options.harmonizeImmutableFields
-        ? { harmonizeImmutableFields: options.harmonizeImmutableFields }
-        : {}),
-      ...(options.sanitize ? { sanitize: options.sanitize } : {}),
-    });
+    ({ selection: this.#selection, manager: this.#manager } = childWiring('ChildReconciler', options, true));
   }
 
-  async setup(ctx: SetupContext): Promise<void> {
-    if (this.#selection.skipOwnerReference) ctx.builder.watches(this.#options.childType, enqueueTracked(ctx));
-    else ctx.builder.owns(this.#options.childType);
-    await this.#options.setup?.(ctx);
+  setup(ctx: SetupContext): Promise<void> {
+    return setupChildWatch(ctx, this.#selection, this.#options.setup);
   }
 
   async reconcile(ctx: ReconcileContext, parent: T): Promise<Result> {

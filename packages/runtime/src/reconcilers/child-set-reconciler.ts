@@ -1,12 +1,18 @@
-import type { KubeObject, ListOptions, TypeRef } from '@bindery/kube';
+import type { KubeObject } from '@bindery/kube';
 import { addFinalizer, clearFinalizer } from '../finalizers.ts';
 import type { ReconcileContext, SetupContext, SubReconciler } from '../reconciler.ts';
-import { ResourceManager } from '../resource-manager.ts';
+import type { ResourceManager } from '../resource-manager.ts';
 import type { Result } from '../result.ts';
-import { enqueueTracked } from '../tracker.ts';
 import { prepareDesired } from './child-reconciler.ts';
-import { OnlyReconcileChildStatus, deleteChildren, isReflectableError, listOurChildren } from './children.ts';
-import type { ChildSelection } from './children.ts';
+import {
+  OnlyReconcileChildStatus,
+  childWiring,
+  deleteChildren,
+  isReflectableError,
+  listOurChildren,
+  setupChildWatch,
+} from './children.ts';
+import type { ChildOptions, ChildSelection } from './children.ts';
 
 /** The outcome for one child id: the child as it is now, or the error to reflect. */
 export interface ChildSetPartialResult<C extends KubeObject> {
@@ -31,9 +37,10 @@ export function aggregateChildErrors<C extends KubeObject>(result: ChildSetResul
   );
 }
 
-export interface ChildSetReconcilerOptions<T extends KubeObject, C extends KubeObject> {
-  name: string;
-  childType: TypeRef;
+export interface ChildSetReconcilerOptions<T extends KubeObject, C extends KubeObject> extends ChildOptions<
+  T,
+  C
+> {
   /**
    * The children as they should be; each must have a stable id (`identifyChild`)
    * that is also ours (`ourChild`). Throw `OnlyReconcileChildStatus` to leave the
@@ -47,15 +54,6 @@ export interface ChildSetReconcilerOptions<T extends KubeObject, C extends KubeO
     parent: T,
     result: ChildSetResult<C>,
   ) => void | Promise<void>;
-  mergeBeforeUpdate: (current: C, desired: C) => void;
-  harmonizeImmutableFields?: (current: C, desired: C) => void;
-  ourChild?: (parent: T, child: C) => boolean;
-  listOptions?: (ctx: ReconcileContext, parent: T) => ListOptions;
-  /** As for ChildReconciler: held on the parent until its children are gone. Implies `skipOwnerReference`. */
-  finalizer?: string;
-  skipOwnerReference?: boolean;
-  setup?: (ctx: SetupContext) => void | Promise<void>;
-  sanitize?: (child: C) => unknown;
 }
 
 /**
@@ -70,37 +68,19 @@ export class ChildSetReconciler<T extends KubeObject, C extends KubeObject> impl
   readonly #manager: ResourceManager<C>;
 
   constructor(options: ChildSetReconcilerOptions<T, C>) {
-    const skipOwnerReference = options.skipOwnerReference === true || options.finalizer !== undefined;
-    if (skipOwnerReference && !options.ourChild) {
-      throw new Error(
-        `ChildSetReconciler ${options.name}: ourChild is required when owner references are not used`,
-      );
-    }
     this.name = options.name;
     this.#options = options;
-    this.#selection = {
-      childType: options.childType,
-      skipOwnerReference,
-      ...(options.ourChild ? { ourChild: options.ourChild } : {}),
-      ...(options.listOptions ? { listOptions: options.listOptions } : {}),
-    };
-    // One manager for every child: its mutation cache is keyed by uid anyway.
-    this.#manager = new ResourceManager<C>({
-      name: options.name,
-      type: options.childType,
-      mergeBeforeUpdate: options.mergeBeforeUpdate,
-      trackDesired: skipOwnerReference,
-      ...(options.harmonizeImmutableFields
-        ? { harmonizeImmutableFields: options.harmonizeImmutableFields }
-        : {}),
-      ...(options.sanitize ? { sanitize: options.sanitize } : {}),
-    });
+    // One manager for every child: its mutation cache is keyed by uid anyway. The parent's finalizer
+    // is handled here, once for the whole set.
+    ({ selection: this.#selection, manager: this.#manager } = childWiring(
+      'ChildSetReconciler',
+      options,
+      false,
+    ));
   }
 
-  async setup(ctx: SetupContext): Promise<void> {
-    if (this.#selection.skipOwnerReference) ctx.builder.watches(this.#options.childType, enqueueTracked(ctx));
-    else ctx.builder.owns(this.#options.childType);
-    await this.#options.setup?.(ctx);
+  setup(ctx: SetupContext): Promise<void> {
+    return setupChildWatch(ctx, this.#selection, this.#options.setup);
   }
 
   async reconcile(ctx: ReconcileContext, parent: T): Promise<Result> {

@@ -11,7 +11,9 @@ import {
 } from '@bindery/kube';
 import type { KubeObject, ListOptions, OwnerReference, TypeRef } from '@bindery/kube';
 import { deepCopy } from '../equality.ts';
-import type { ReconcileContext } from '../reconciler.ts';
+import type { ReconcileContext, SetupContext } from '../reconciler.ts';
+import { ResourceManager } from '../resource-manager.ts';
+import { enqueueTracked } from '../tracker.ts';
 
 /**
  * Thrown by `desiredChild`/`desiredChildren` to leave existing children as they
@@ -68,6 +70,74 @@ function sameObject(a: OwnerReference, b: OwnerReference): boolean {
     a.name === b.name &&
     parseApiVersion(a.apiVersion).group === parseApiVersion(b.apiVersion).group
   );
+}
+
+/** The options ChildReconciler and ChildSetReconciler share. */
+export interface ChildOptions<T extends KubeObject, C extends KubeObject> {
+  name: string;
+  childType: TypeRef;
+  /** Copies what we own from `desired` onto `current` (spec, labels, annotations). */
+  mergeBeforeUpdate: (current: C, desired: C) => void;
+  harmonizeImmutableFields?: (current: C, desired: C) => void;
+  /** Tells our child apart from other children of the same parent and type. Required without owner references. */
+  ourChild?: (parent: T, child: C) => boolean;
+  /** Where to look for children. Default: the parent's namespace. */
+  listOptions?: (ctx: ReconcileContext, parent: T) => ListOptions;
+  /**
+   * For children garbage collection cannot reach (another namespace, cluster
+   * scope): the parent holds this finalizer until its children are gone.
+   * Implies `skipOwnerReference`.
+   */
+  finalizer?: string;
+  /** Do not set a controller owner reference; children are found with `ourChild` and tracked instead. */
+  skipOwnerReference?: boolean;
+  setup?: (ctx: SetupContext) => void | Promise<void>;
+  sanitize?: (child: C) => unknown;
+}
+
+/**
+ * How a child reconciler finds its children and the ResourceManager that writes them. `kind` names
+ * the reconciler in the error for a missing `ourChild`; `managerFinalizer` hands the finalizer to the
+ * manager (ChildReconciler) rather than leaving it to the caller (ChildSetReconciler).
+ */
+export function childWiring<T extends KubeObject, C extends KubeObject>(
+  kind: string,
+  options: ChildOptions<T, C>,
+  managerFinalizer: boolean,
+): { selection: ChildSelection<T, C>; manager: ResourceManager<C> } {
+  const skipOwnerReference = options.skipOwnerReference === true || options.finalizer !== undefined;
+  if (skipOwnerReference && !options.ourChild) {
+    throw new Error(`${kind} ${options.name}: ourChild is required when owner references are not used`);
+  }
+  const selection: ChildSelection<T, C> = {
+    childType: options.childType,
+    skipOwnerReference,
+    ...(options.ourChild ? { ourChild: options.ourChild } : {}),
+    ...(options.listOptions ? { listOptions: options.listOptions } : {}),
+  };
+  const manager = new ResourceManager<C>({
+    name: options.name,
+    type: options.childType,
+    mergeBeforeUpdate: options.mergeBeforeUpdate,
+    trackDesired: skipOwnerReference,
+    ...(managerFinalizer && options.finalizer ? { finalizer: options.finalizer } : {}),
+    ...(options.harmonizeImmutableFields
+      ? { harmonizeImmutableFields: options.harmonizeImmutableFields }
+      : {}),
+    ...(options.sanitize ? { sanitize: options.sanitize } : {}),
+  });
+  return { selection, manager };
+}
+
+/** Children we own are watched through owner references; others through the tracker. */
+export async function setupChildWatch<T extends KubeObject, C extends KubeObject>(
+  ctx: SetupContext,
+  selection: ChildSelection<T, C>,
+  setup: ChildOptions<T, C>['setup'],
+): Promise<void> {
+  if (selection.skipOwnerReference) ctx.builder.watches(selection.childType, enqueueTracked(ctx));
+  else ctx.builder.owns(selection.childType);
+  await setup?.(ctx);
 }
 
 export interface ChildSelection<T extends KubeObject, C extends KubeObject> {
