@@ -665,7 +665,7 @@ function defaultProjectedFieldRefs(value: unknown): void {
 // ---- Helpers ------------------------------------------------------------------------------------
 
 function newResolver(ctx: ReconcileContext, resourceFor: ResourceFor): Resolver {
-  return new Resolver({ apiReader: ctx.config.apiReader, mappingReader: ctx.config.client, resourceFor });
+  return new Resolver({ apiReader: ctx.config.apiReader, cacheReader: ctx.config.client, resourceFor });
 }
 
 function conditions(ctx: ReconcileContext, binding: ServiceBinding): ConditionManager {

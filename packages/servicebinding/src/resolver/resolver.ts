@@ -32,10 +32,16 @@ export interface ResourceName {
 export type ResourceFor = (type: TypeRef) => Promise<ResourceName>;
 
 export interface ResolverOptions {
-  /** Reads services, Secrets (metadata only) and workloads: the API server, not a cache. */
+  /**
+   * Reads Provisioned Services: the API server, because the controller may only get/list them
+   * (PR-2 asks for watch; the RI's users often grant less).
+   */
   apiReader: Reader;
-  /** Reads ClusterWorkloadResourceMappings (a cache is fine: they are watched). */
-  mappingReader: Reader;
+  /**
+   * Reads what the manager watches anyway: workloads, Secret metadata and mappings. A cache, so a
+   * reconcile costs no LIST of the namespace; a stale read ends in a 409 and a retry.
+   */
+  cacheReader: Reader;
   resourceFor: ResourceFor;
 }
 
@@ -86,24 +92,24 @@ export interface MappingResolution {
 
 export class Resolver {
   readonly #apiReader: Reader;
-  readonly #mappingReader: Reader;
+  readonly #cacheReader: Reader;
   readonly #resourceFor: ResourceFor;
 
   constructor(options: ResolverOptions) {
     this.#apiReader = options.apiReader;
-    this.#mappingReader = options.mappingReader;
+    this.#cacheReader = options.cacheReader;
     this.#resourceFor = options.resourceFor;
   }
 
   /**
-   * DS-1 / PS-1: the binding Secret's name. A direct Secret is checked to exist with a
-   * metadata-only GET; a Provisioned Service is read with a GET (never watched). Throws the
+   * DS-1 / PS-1: the binding Secret's name. A direct Secret is checked to exist in the Secret
+   * metadata cache; a Provisioned Service is read from the API server (never watched). Throws the
    * API error (NotFound, Forbidden, …) when the service cannot be read.
    */
   async resolveService(binding: ServiceBinding, signal?: AbortSignal): Promise<ServiceResolution> {
     const ref = serviceRef(binding);
     if (isDirectSecretReference(ref)) {
-      await this.#apiReader.get(ref, { metadataOnly: true, ...(signal ? { signal } : {}) });
+      await this.#cacheReader.get(ref, { metadataOnly: true, ...(signal ? { signal } : {}) });
       return { secretName: ref.name, direct: true };
     }
     const service = await this.#apiReader.get(ref, signal ? { signal } : {});
@@ -120,7 +126,7 @@ export class Resolver {
     signal?: AbortSignal,
   ): Promise<KubeObject | undefined> {
     try {
-      return await this.#apiReader.get(
+      return await this.#cacheReader.get(
         { ...secretType, namespace, name },
         { metadataOnly: true, ...(signal ? { signal } : {}) },
       );
@@ -132,13 +138,13 @@ export class Resolver {
 
   /**
    * The workloads of the binding's kind in its namespace that it targets or has projected into
-   * (one LIST; the RI's LookupWorkloads). Throws the API error, or `NoKindMatchError`.
+   * (one cached list; the RI's LookupWorkloads). Throws the API error, or `NoKindMatchError`.
    */
   async resolveWorkloads(binding: ServiceBinding, signal?: AbortSignal): Promise<WorkloadResolution> {
     const type = workloadType(binding);
     const name = binding.spec.workload.name;
     const selector = workloadSelector(binding);
-    const list = await this.#apiReader.list(type, {
+    const list = await this.#cacheReader.list(type, {
       namespace: binding.metadata.namespace ?? '',
       ...(signal ? { signal } : {}),
     });
@@ -169,7 +175,7 @@ export class Resolver {
     const name = await this.mappingName(type);
     if (name === undefined) return { name, spec: undefined };
     try {
-      const mapping = await this.#mappingReader.get<ClusterWorkloadResourceMapping>(
+      const mapping = await this.#cacheReader.get<ClusterWorkloadResourceMapping>(
         { ...clusterWorkloadResourceMappingType, name },
         signal ? { signal } : {},
       );

@@ -89,7 +89,7 @@ export function addServiceBindingWebhooks(
   const mapping: MappingLookup = async (workload, signal) => {
     const resolver = new Resolver({
       apiReader: manager.client,
-      mappingReader: manager.cachedClient,
+      cacheReader: manager.cachedClient,
       resourceFor: (type) =>
         Promise.resolve({ group: groupOf(type.apiVersion), resource: workload.resource }),
     });
