@@ -69,6 +69,23 @@ export class CachedClient implements Client {
     };
   }
 
+  /**
+   * The cached objects of `type` that `keep` accepts, copied after filtering: a reconcile that looks
+   * for a few objects among many pays for the few, not for copying the whole namespace.
+   */
+  async listFiltered<T extends KubeObject = KubeObject>(
+    type: TypeRef,
+    options: Pick<ListOptions, 'namespace' | 'labelSelector' | 'signal'>,
+    keep: (obj: T) => boolean,
+  ): Promise<T[]> {
+    const informer = await this.#synced<T>(type, false, options.signal);
+    const items = informer.lister.list({
+      ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+      ...(options.labelSelector ? { labelSelector: options.labelSelector } : {}),
+    });
+    return items.filter(keep).map((o) => deepCopy(o));
+  }
+
   /** The informer behind reads of `type`, for indexes and event handlers. */
   informer<T extends KubeObject = KubeObject>(type: TypeRef, metadataOnly = false): SharedInformer<T> {
     return this.#informers.informerFor<T>({ type, ...(metadataOnly ? { metadataOnly } : {}) });

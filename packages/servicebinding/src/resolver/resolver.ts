@@ -144,17 +144,19 @@ export class Resolver {
     const type = workloadType(binding);
     const name = binding.spec.workload.name;
     const selector = workloadSelector(binding);
-    const list = await this.#cacheReader.list(type, {
-      namespace: binding.metadata.namespace ?? '',
-      ...(signal ? { signal } : {}),
-    });
+    const matches = (w: KubeObject): boolean =>
+      selector === undefined ? w.metadata.name === name : selector.matches(w.metadata.labels);
+    const relevant = (w: KubeObject): boolean => matches(w) || isProjected(binding, w);
+    const namespace = binding.metadata.namespace ?? '';
+    const items = isFilteringReader(this.#cacheReader)
+      ? await this.#cacheReader.listFiltered(type, { namespace, ...(signal ? { signal } : {}) }, relevant)
+      : (await this.#cacheReader.list(type, { namespace, ...(signal ? { signal } : {}) })).items;
     const targeted: KubeObject[] = [];
     const stale: KubeObject[] = [];
-    for (const item of list.items) {
+    for (const item of items) {
       // Items of a built-in kind's list carry no apiVersion and kind; the projector needs them.
       const w: KubeObject = { ...item, apiVersion: type.apiVersion, kind: type.kind };
-      const matches = selector === undefined ? w.metadata.name === name : selector.matches(w.metadata.labels);
-      if (matches) targeted.push(w);
+      if (matches(w)) targeted.push(w);
       else if (isProjected(binding, w)) stale.push(w);
     }
     const byName = (a: KubeObject, b: KubeObject): number =>
@@ -202,4 +204,17 @@ export function bindingSecretName(service: KubeObject): string | undefined {
   if (typeof binding !== 'object' || binding === null) return undefined;
   const name = (binding as Record<string, unknown>)['name'];
   return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
+/** A cache that filters before it copies (the manager's CachedClient). */
+interface FilteringReader extends Reader {
+  listFiltered(
+    type: TypeRef,
+    options: { namespace?: string; signal?: AbortSignal },
+    keep: (obj: KubeObject) => boolean,
+  ): Promise<KubeObject[]>;
+}
+
+function isFilteringReader(reader: Reader): reader is FilteringReader {
+  return typeof (reader as Partial<FilteringReader>).listFiltered === 'function';
 }
