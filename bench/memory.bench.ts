@@ -1,0 +1,295 @@
+// Memory of the ServiceBinding manager in a populated cluster: B direct-Secret ServiceBindings,
+// each naming its own Deployment, plus 2·B Secrets (one bound per binding, one bound to nothing),
+// spread over NS namespaces. The bench seeds them (`BENCH_CONCURRENCY` creates in flight,
+// default 32), lets one manager process converge them (checked from outside: every binding
+// Ready, every Deployment's pod template projected), then starts a fresh manager process per run
+// and reads its memory once it is idle: caches synced, every binding reconciled, no API request
+// for 3 s. Namespaces, because the controller LISTs the binding's namespace on every reconcile
+// (see the convergence bench): 5,000 Deployments in one namespace would measure that instead.
+// Run: node bench/memory.bench.ts [B] [NS] [runs]
+import { fork } from 'node:child_process';
+import { subscribe } from 'node:diagnostics_channel';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ControlPlane } from '@bindery/controlplane';
+import { KubeClient } from '@bindery/kube';
+import type { KubeObject, TypeRef } from '@bindery/kube';
+import { Manager } from '@bindery/runtime';
+import {
+  addServiceBindingController,
+  clusterWorkloadResourceMappingCRD,
+  serviceBindingCRD,
+  serviceBindingType,
+} from '@bindery/servicebinding';
+import { pino } from 'pino';
+import { machine, median } from './stats.ts';
+
+const deploymentType: TypeRef = { apiVersion: 'apps/v1', kind: 'Deployment' };
+const secretType: TypeRef = { apiVersion: 'v1', kind: 'Secret' };
+
+interface ChildFigures {
+  /** Spawn → the last API request before going idle. */
+  idleMs: number;
+  reconciles: number;
+  requests: number;
+  /** Cached objects per informer, `kind` → count. */
+  cached: Record<string, number>;
+  rssMiB: number;
+  heapUsedMiB: number;
+  /** After a full GC: what the caches and the runtime hold on to. */
+  rssAfterGcMiB: number;
+  heapUsedAfterGcMiB: number;
+  externalMiB: number;
+  cpuMs: number;
+}
+
+if (process.argv[2] === '--child') {
+  const [kubeconfig, bindings] = process.argv.slice(3) as [string, string];
+  process.send?.(await child(kubeconfig, Number(bindings)));
+  process.exit(0);
+}
+
+/** A fresh manager with the ServiceBinding controller, measured once it has nothing left to do. */
+async function child(kubeconfig: string, bindings: number): Promise<ChildFigures> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('the child runs with --expose-gc');
+  const started = performance.now();
+  let requests = 0;
+  let lastRequest = started;
+  subscribe('undici:request:create', () => {
+    requests++;
+    lastRequest = performance.now();
+  });
+  const client = KubeClient.fromKubeConfig({ kubeconfig });
+  const manager = new Manager({
+    client,
+    name: 'servicebinding',
+    log: pino({ level: 'silent' }),
+    metrics: { host: '127.0.0.1', port: 0 },
+    health: { host: '127.0.0.1', port: 0 },
+  });
+  const controller = addServiceBindingController(manager);
+  const stop = new AbortController();
+  const running = manager.start(stop.signal);
+  const reconciles = async (): Promise<number> => {
+    const metric = await manager.registry.getSingleMetric('controller_runtime_reconcile_total')?.get();
+    return (metric?.values ?? []).reduce((n, v) => n + v.value, 0);
+  };
+  let reported = started;
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const informers = manager.informers.informers();
+    const n = await reconciles();
+    if (performance.now() - reported > 30_000) {
+      reported = performance.now();
+      console.error(`  manager: ${n} reconciles, ${requests} requests, queue ${controller.queue.length}`);
+    }
+    if (
+      informers.length >= 9 &&
+      informers.every((i) => i.hasSynced()) &&
+      n >= bindings &&
+      controller.queue.length === 0 &&
+      performance.now() - lastRequest >= 3_000
+    )
+      break;
+  }
+  const before = process.memoryUsage();
+  gc();
+  const after = process.memoryUsage();
+  const cpu = process.cpuUsage();
+  const cached: Record<string, number> = {};
+  for (const i of manager.informers.informers()) {
+    cached[i.type.kind] = (cached[i.type.kind] ?? 0) + i.indexer.size;
+  }
+  const figures: ChildFigures = {
+    idleMs: lastRequest - started,
+    reconciles: await reconciles(),
+    requests,
+    cached,
+    rssMiB: before.rss / 2 ** 20,
+    heapUsedMiB: before.heapUsed / 2 ** 20,
+    rssAfterGcMiB: after.rss / 2 ** 20,
+    heapUsedAfterGcMiB: after.heapUsed / 2 ** 20,
+    externalMiB: after.external / 2 ** 20,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+  };
+  stop.abort();
+  await running;
+  await client.close();
+  return figures;
+}
+
+function runChild(kubeconfig: string, bindings: number): Promise<ChildFigures> {
+  const p = fork(import.meta.filename, ['--child', kubeconfig, String(bindings)], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    let figures: ChildFigures | undefined;
+    p.once('message', (m: ChildFigures) => (figures = m));
+    p.once('exit', (code) =>
+      figures ? resolve(figures) : reject(new Error(`manager process exited with ${code} and no figures`)),
+    );
+  });
+}
+
+// ---- The bench process ---------------------------------------------------------------------------
+
+const namespaceOf = (i: number, namespaces: number): string => `bench-memory-${i % namespaces}`;
+
+function objects(i: number, namespace: string): KubeObject[] {
+  const labels = { app: `app-${i}` };
+  const data = { type: 'postgresql', host: `db-${i}.example.com`, username: 'app', password: 'secret' };
+  return [
+    {
+      ...secretType,
+      metadata: { name: `db-${i}`, namespace },
+      type: 'servicebinding.io/postgresql',
+      stringData: data,
+    },
+    { ...secretType, metadata: { name: `other-${i}`, namespace }, type: 'Opaque', stringData: data },
+    {
+      ...deploymentType,
+      metadata: { name: `app-${i}`, namespace, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: {
+          metadata: { labels },
+          spec: {
+            containers: [
+              {
+                name: 'app',
+                image: 'registry.example.com/app:1.0',
+                ports: [{ containerPort: 8080 }],
+                env: [{ name: 'LOG_LEVEL', value: 'info' }],
+                resources: { requests: { cpu: '100m', memory: '128Mi' } },
+                volumeMounts: [{ name: 'cache', mountPath: '/cache' }],
+              },
+            ],
+            volumes: [{ name: 'cache', emptyDir: {} }],
+          },
+        },
+      },
+    },
+    {
+      ...serviceBindingType,
+      metadata: { name: `app-${i}`, namespace },
+      spec: {
+        service: { apiVersion: 'v1', kind: 'Secret', name: `db-${i}` },
+        workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: `app-${i}` },
+      },
+    },
+  ];
+}
+
+/** How many bindings are Ready=True, and how many Deployments carry their binding's projection. */
+async function convergence(client: KubeClient): Promise<{ ready: number; projected: number }> {
+  const bindings = (await client.listAll(serviceBindingType)).items;
+  const deployments = new Map(
+    (await client.listAll(deploymentType)).items.map((d) => [
+      `${d.metadata.namespace ?? ''}/${d.metadata.name ?? ''}`,
+      d,
+    ]),
+  );
+  let ready = 0;
+  let projected = 0;
+  for (const b of bindings) {
+    const conditions = (b['status'] as { conditions?: Array<{ type: string; status: string }> } | undefined)
+      ?.conditions;
+    if (conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ready++;
+    const uid = b.metadata.uid ?? '';
+    const d = deployments.get(`${b.metadata.namespace ?? ''}/${b.metadata.name ?? ''}`);
+    const template = (d?.['spec'] as { template?: { metadata?: { annotations?: Record<string, string> } } })
+      ?.template;
+    const secretName = (b['spec'] as { service: { name: string } }).service.name;
+    const volumes = JSON.stringify(template ?? {});
+    if (
+      template?.metadata?.annotations?.[`projector.servicebinding.io/secret-${uid}`] === secretName &&
+      volumes.includes(`"servicebinding-${uid}"`) &&
+      volumes.includes('"SERVICE_BINDING_ROOT"')
+    )
+      projected++;
+  }
+  return { ready, projected };
+}
+
+async function loadavg(): Promise<string> {
+  return (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
+}
+
+const bindings = Number(process.argv[2] ?? 5_000);
+const namespaces = Number(process.argv[3] ?? 50);
+const runs = Number(process.argv[4] ?? 3);
+const concurrency = Number(process.env['BENCH_CONCURRENCY'] ?? 32);
+
+const cp = new ControlPlane();
+await cp.start();
+const dir = await mkdtemp(join(tmpdir(), 'bindery-bench-'));
+try {
+  const admin = cp.client();
+  const kubeconfig = join(dir, 'kubeconfig');
+  await cp.writeKubeconfig(kubeconfig);
+  await cp.installCRDs([serviceBindingCRD(), clusterWorkloadResourceMappingCRD()]);
+  for (let n = 0; n < namespaces; n++) {
+    await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: `bench-memory-${n}` } });
+  }
+
+  console.log(`load ${await loadavg()}`);
+  const seeded = performance.now();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < bindings; i = next++) {
+      for (const obj of objects(i, namespaceOf(i, namespaces))) await admin.create(obj);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seedMs = performance.now() - seeded;
+  console.log(
+    `seeded ${bindings * 2} Secrets, ${bindings} Deployments, ${bindings} bindings in ${namespaces} namespaces ` +
+      `in ${(seedMs / 1000).toFixed(1)} s (${concurrency} in flight; ${((bindings * 4) / (seedMs / 1000)).toFixed(0)} objects/s); ` +
+      `load ${await loadavg()}`,
+  );
+
+  const first = await runChild(kubeconfig, bindings);
+  const state = await convergence(admin);
+  console.log(
+    `converging manager: idle ${(first.idleMs / 1000).toFixed(1)} s after spawn, ${first.reconciles} reconciles, ` +
+      `${first.requests} requests, RSS ${first.rssMiB.toFixed(0)} MiB; then ${state.ready} of ${bindings} Ready, ` +
+      `${state.projected} projected; load ${await loadavg()}`,
+  );
+  if (state.ready !== bindings || state.projected !== bindings) throw new Error('not converged');
+
+  const results: ChildFigures[] = [];
+  for (let run = 1; run <= runs; run++) {
+    const r = await runChild(kubeconfig, bindings);
+    results.push(r);
+    console.log(
+      `run ${run}: idle ${(r.idleMs / 1000).toFixed(1)} s after spawn (${r.reconciles} reconciles, ${r.requests} requests, ` +
+        `CPU ${(r.cpuMs / 1000).toFixed(1)} s); RSS ${r.rssMiB.toFixed(0)} MiB, heap used ${r.heapUsedMiB.toFixed(0)} MiB; ` +
+        `after GC RSS ${r.rssAfterGcMiB.toFixed(0)} MiB, heap used ${r.heapUsedAfterGcMiB.toFixed(0)} MiB, ` +
+        `external ${r.externalMiB.toFixed(0)} MiB; cached ${JSON.stringify(r.cached)}; load ${await loadavg()}`,
+    );
+  }
+
+  const med = (f: (r: ChildFigures) => number): string => median(results.map(f)).toFixed(0);
+  console.log(
+    `\nServiceBinding manager memory, ${bindings * 2} Secrets, ${bindings} Deployments, ${bindings} bindings ` +
+      `in ${namespaces} namespaces — median of ${runs} runs; ${machine()}\n`,
+  );
+  console.log('| measure | median |\n|---|---|');
+  console.log(`| seeding ${bindings * 4} objects (s, once) | ${(seedMs / 1000).toFixed(1)} |`);
+  console.log(`| converging manager: spawn → idle (s, once) | ${(first.idleMs / 1000).toFixed(1)} |`);
+  console.log(`| converging manager: RSS when idle (MiB, once) | ${first.rssMiB.toFixed(0)} |`);
+  console.log(
+    `| fresh manager: spawn → idle (s) | ${(median(results.map((r) => r.idleMs)) / 1000).toFixed(1)} |`,
+  );
+  console.log(`| RSS when idle (MiB) | ${med((r) => r.rssMiB)} |`);
+  console.log(`| heap used when idle (MiB) | ${med((r) => r.heapUsedMiB)} |`);
+  console.log(`| RSS after a full GC (MiB) | ${med((r) => r.rssAfterGcMiB)} |`);
+  console.log(`| heap used after a full GC (MiB) | ${med((r) => r.heapUsedAfterGcMiB)} |`);
+} finally {
+  await cp.stop();
+  await rm(dir, { recursive: true, force: true });
+}
