@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, globSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { eventually } from '@bindery/controlplane';
 import { KubeClient } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
+import { parseAllDocuments } from 'yaml';
 import { defaultWebhookConfigurationNames } from '../webhooks/index.ts';
 
 const skip = process.env['BINDERY_SKIP_E2E'] === '1';
@@ -89,7 +90,8 @@ describe('bindery dev --kubeconfig-out', { skip: skip && 'BINDERY_SKIP_E2E=1' },
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'bindery-dev-e2e-'));
-    child = spawn(process.execPath, [cli, 'dev', '--kubeconfig-out', kubeconfig(), '--log-level', 'warn'], {
+    const args = [cli, 'dev', '--samples', '--kubeconfig-out', kubeconfig(), '--log-level', 'warn'];
+    child = spawn(process.execPath, args, {
       cwd: repo,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -119,6 +121,27 @@ describe('bindery dev --kubeconfig-out', { skip: skip && 'BINDERY_SKIP_E2E=1' },
     assert.match(readFileSync(kubeconfig(), 'utf8'), /client-key-data:/);
     // Written through a rename: no temporary file is left next to it.
     assert.deepEqual(readdirSync(join(dir, 'nested')), ['kubeconfig']);
+  });
+
+  it('--samples: every ServiceBinding of samples/servicebinding becomes Ready', async () => {
+    const names = globSync('samples/servicebinding/**/*.yaml', { cwd: repo })
+      .flatMap((file) => parseAllDocuments(readFileSync(join(repo, file), 'utf8')))
+      .map((doc) => doc.toJS() as Binding | null)
+      .filter((obj) => obj?.kind === 'ServiceBinding')
+      .map((obj) => obj?.metadata.name ?? '');
+    assert.ok(names.length >= 7, `sample bindings: ${names.join(', ')}`);
+    for (const name of names) {
+      await eventually(async () => {
+        const b = await client.get<Binding>({
+          apiVersion: 'servicebinding.io/v1',
+          kind: 'ServiceBinding',
+          namespace,
+          name,
+        });
+        const ready = b.status?.conditions?.find((c) => c.type === 'Ready');
+        assert.equal(ready?.status, 'True', `${name}: ${JSON.stringify(b.status)}`);
+      }, 120_000);
+    }
   });
 
   it('binds a Deployment to a Secret, and projects one created after the binding at admission', async () => {
