@@ -82,6 +82,8 @@ describe('bindery command line', () => {
     assert.equal(a.logLevel, 'info');
     assert.equal(a.kubeconfig, undefined);
     assert.equal(args(['manager', '--self-signed'], 'manager').args.certMode, 'self-managed');
+    assert.equal(a.defaultMappings, true);
+    assert.equal(args(['manager', '--no-default-mappings'], 'manager').args.defaultMappings, false);
   });
 
   it('parses bind addresses', () => {

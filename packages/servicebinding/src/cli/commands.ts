@@ -149,6 +149,10 @@ Serving certificate (--cert-mode):
         default: '2',
         description: 'ServiceBindings reconciled at once',
       },
+      'no-default-mappings': {
+        type: 'boolean',
+        description: 'Do not create the default cronjobs.batch mapping when missing (you manage mappings)',
+      },
       'log-level': logLevel,
       help,
     },
@@ -314,6 +318,8 @@ export interface ManagerArgs {
   leaderElectionId: string;
   leaderElectionNamespace?: string;
   workers: number;
+  /** Create the default mappings when missing (not with `--no-default-mappings`). */
+  defaultMappings: boolean;
   logLevel: LogLevel;
 }
 
@@ -538,6 +544,7 @@ function managerArgs(values: Values): ManagerArgs {
     leaderElectionId: required(values, 'leader-election-id'),
     ...optional('leaderElectionNamespace', str(values, 'leader-election-namespace')),
     workers,
+    defaultMappings: values['no-default-mappings'] !== true,
     logLevel: oneOf('log-level', required(values, 'log-level'), logLevels, c),
   };
 }

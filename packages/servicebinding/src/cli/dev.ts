@@ -11,6 +11,7 @@ import { KubeClient } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { generateSelfSigned } from '@bindery/runtime';
 import { parseAllDocuments } from 'yaml';
+import { defaultMappings } from '../apis/index.ts';
 import { applyInstallBundle, binderyVersion, renderInstallBundle } from '../install/index.ts';
 import { defaultWebhookConfigurationNames } from '../webhooks/index.ts';
 import type { DevArgs } from './commands.ts';
@@ -46,11 +47,13 @@ export async function runDev(args: DevArgs, signal: AbortSignal, io: DevIO): Pro
       kubeConfig: controlPlane.kubeConfig(),
       userAgent: `bindery-dev/${binderyVersion}`,
     });
-    // The CRDs and the default ClusterWorkloadResourceMapping. Not the bundle's RBAC, Deployment nor
-    // Service: the manager runs here, as admin, and has its webhooks registered by URL.
-    const install = renderInstallBundle().filter(
-      (o) => o.kind === 'CustomResourceDefinition' || o.kind === 'ClusterWorkloadResourceMapping',
-    );
+    // The CRDs and the default ClusterWorkloadResourceMapping (before any webhook is registered; the
+    // controller finds it and leaves it). Not the bundle's RBAC, Deployment nor Service: the manager
+    // runs here, as admin, and has its webhooks registered by URL.
+    const install = [
+      ...renderInstallBundle().filter((o) => o.kind === 'CustomResourceDefinition'),
+      ...defaultMappings.map((m): KubeObject => structuredClone(m)),
+    ];
     await applyInstallBundle(client, install, { fieldManager: FIELD_MANAGER, force: true, signal });
 
     const certs = await generateSelfSigned({

@@ -39,6 +39,8 @@ export interface ServiceBindingManagerOptions {
   /** Of the webhook configurations; default the webhooks package's. */
   names?: WebhookConfigurationNamesOptions;
   workers?: number;
+  /** Create the default mappings when missing. Default true. */
+  defaultMappings?: boolean;
 }
 
 export interface ServiceBindingManager {
@@ -71,7 +73,10 @@ export async function serviceBindingManager(
   await server.listen();
   const clientConfig =
     typeof options.clientConfig === 'function' ? options.clientConfig(server.url('')) : options.clientConfig;
-  const controller = addServiceBindingController(manager, { workers: options.workers ?? 2 });
+  const controller = addServiceBindingController(manager, {
+    workers: options.workers ?? 2,
+    ensureDefaultMappings: options.defaultMappings ?? true,
+  });
   const webhooks = addServiceBindingWebhooks(manager, {
     server,
     controller,
@@ -177,6 +182,7 @@ export async function runManager(args: ManagerArgs, signal: AbortSignal): Promis
         ...(clientConfig && { clientConfig }),
         names: installedConfigurations,
         workers: args.workers,
+        defaultMappings: args.defaultMappings,
       });
     } catch (err) {
       log.error({ err }, 'the webhook server cannot start');

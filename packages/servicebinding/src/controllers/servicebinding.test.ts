@@ -2,24 +2,35 @@
 // checklist's condition table (§6.2) and per status transition. Row names carry §8 item ids.
 
 import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
 import { NoKindMatchError, parseApiVersion } from '@bindery/kube';
-import type { KubeObject, TypeRef } from '@bindery/kube';
+import type { KubeObject, ObjectRef, TypeRef } from '@bindery/kube';
 import type { Condition } from '@bindery/runtime';
 import {
+  alreadyExistsError,
   conflictError,
   forbiddenError,
   internalError,
   invalidError,
   newEvent,
   newTrackRequest,
+  notFoundError,
   reconcilerTests,
 } from '@bindery/runtime/testing';
-import { formatFieldError, validateServiceBinding } from '../apis/index.ts';
+import { pino } from 'pino';
+import {
+  cronJobMapping as defaultCronJobMapping,
+  cronJobMappingName,
+  formatFieldError,
+  validateServiceBinding,
+} from '../apis/index.ts';
 import type { ServiceBinding } from '../apis/index.ts';
 import { CRONJOB_MAPPING } from '../projector/index.ts';
 import type { ResourceFor } from '../resolver/index.ts';
 import {
   bindWorkload,
+  defaultMappingsFieldManager,
+  defaultMappingsRunnable,
   rolloutAnnotation,
   secretVersionAnnotation,
   serviceBindingFinalizer,
@@ -929,3 +940,91 @@ function invalidSpecMessage(): string {
   );
   return `invalid ServiceBinding: ${errors.map(formatFieldError).join('; ')}`;
 }
+
+describe('default mappings runnable', () => {
+  /** A client that answers GET and CREATE from scripted results, recording every call. */
+  function fakeClient(script: { get: Array<'found' | 'missing' | Error>; create: Array<'ok' | Error> }): {
+    client: Parameters<typeof defaultMappingsRunnable>[0];
+    calls: string[];
+    created: KubeObject[];
+  } {
+    const calls: string[] = [];
+    const created: KubeObject[] = [];
+    const client = {
+      get: <T extends KubeObject = KubeObject>(ref: ObjectRef): Promise<T> => {
+        calls.push(`get ${ref.name}`);
+        const next = script.get.shift() ?? 'missing';
+        if (next instanceof Error) return Promise.reject(next);
+        if (next === 'missing') return Promise.reject(notFoundError(ref));
+        return Promise.resolve(structuredClone(defaultCronJobMapping) as unknown as T);
+      },
+      create: <T extends KubeObject>(obj: T, options?: { fieldManager?: string }): Promise<T> => {
+        calls.push(`create ${obj.metadata.name ?? ''} by ${options?.fieldManager ?? ''}`);
+        const next = script.create.shift() ?? 'ok';
+        if (next instanceof Error) return Promise.reject(next);
+        created.push(obj);
+        return Promise.resolve(obj);
+      },
+    } as Parameters<typeof defaultMappingsRunnable>[0];
+    return { client, calls, created };
+  }
+  const logs: string[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) });
+  const fast = { initialBackoffMs: 1, maxBackoffMs: 4 };
+
+  it('runs on the leader only', () => {
+    const { client } = fakeClient({ get: [], create: [] });
+    assert.equal(defaultMappingsRunnable(client, log).needLeaderElection, true);
+  });
+
+  it('creates the CronJob mapping when absent, with its field manager', async () => {
+    const { client, calls, created } = fakeClient({ get: ['missing'], create: ['ok'] });
+    await defaultMappingsRunnable(client, log, fast).start(new AbortController().signal);
+    assert.deepEqual(calls, [
+      `get ${cronJobMappingName}`,
+      `create ${cronJobMappingName} by ${defaultMappingsFieldManager}`,
+    ]);
+    assert.deepEqual(created, [defaultCronJobMapping]);
+    assert.ok(!Object.isFrozen(created[0]), 'a copy, not the frozen default');
+  });
+
+  it('leaves an existing mapping alone (an operator’s edit wins)', async () => {
+    const { client, calls } = fakeClient({ get: ['found'], create: [] });
+    await defaultMappingsRunnable(client, log, fast).start(new AbortController().signal);
+    assert.deepEqual(calls, [`get ${cronJobMappingName}`]);
+  });
+
+  it('AlreadyExists (another writer came first) is success', async () => {
+    const ref = {
+      apiVersion: 'servicebinding.io/v1',
+      kind: 'ClusterWorkloadResourceMapping',
+      name: cronJobMappingName,
+    };
+    const { client, calls } = fakeClient({ get: ['missing'], create: [alreadyExistsError(ref)] });
+    await defaultMappingsRunnable(client, log, fast).start(new AbortController().signal);
+    assert.equal(calls.length, 2);
+  });
+
+  it('retries any other error with backoff (the webhook may not answer yet)', async () => {
+    const { client, calls, created } = fakeClient({
+      get: [internalError('etcd'), 'missing', 'missing'],
+      create: [internalError('failed calling webhook'), 'ok'],
+    });
+    await defaultMappingsRunnable(client, log, fast).start(new AbortController().signal);
+    assert.equal(calls.length, 5);
+    assert.equal(created.length, 1);
+    assert.ok(logs.some((l) => l.includes('retrying')));
+  });
+
+  it('stops retrying when the signal aborts', async () => {
+    const { client, created } = fakeClient({
+      get: Array.from({ length: 1000 }, () => internalError('down')),
+      create: [],
+    });
+    const stop = new AbortController();
+    const done = defaultMappingsRunnable(client, log, { initialBackoffMs: 60_000 }).start(stop.signal);
+    setTimeout(() => stop.abort(), 20);
+    await done;
+    assert.deepEqual(created, []);
+  });
+});

@@ -9,6 +9,7 @@ import {
   NoKindMatchError,
   isTombstone,
   StatusError,
+  isAlreadyExists,
   isConflict,
   isForbidden,
   isInvalid,
@@ -35,10 +36,17 @@ import type {
   MapFunc,
   ReconcileContext,
   Result,
+  Runnable,
   SetupContext,
 } from '@bindery/runtime';
-import { formatFieldError, parseFixedJsonPath, validateServiceBinding } from '../apis/index.ts';
-import type { ServiceBinding } from '../apis/index.ts';
+import type { Logger } from 'pino';
+import {
+  defaultMappings,
+  formatFieldError,
+  parseFixedJsonPath,
+  validateServiceBinding,
+} from '../apis/index.ts';
+import type { ClusterWorkloadResourceMapping, ServiceBinding } from '../apis/index.ts';
 import {
   ProjectionError,
   mappingAnnotation,
@@ -182,6 +190,11 @@ export interface AddServiceBindingControllerOptions extends Omit<
   'resourceFor' | 'watchWorkloadType'
 > {
   workers?: number;
+  /**
+   * Create the default ClusterWorkloadResourceMappings (`defaultMappings`: `cronjobs.batch`) when
+   * absent, once this replica leads (`defaultMappingsRunnable`). Default true.
+   */
+  ensureDefaultMappings?: boolean;
 }
 
 /**
@@ -222,7 +235,105 @@ export function addServiceBindingController(
     workers: options.workers ?? 2,
   });
   manager.add(controller);
+  if (options.ensureDefaultMappings ?? true) {
+    manager.addRunnable(defaultMappingsRunnable(manager.client, manager.log));
+  }
   return controller;
+}
+
+/** Who creates the default mappings (`metadata.managedFields`). */
+export const defaultMappingsFieldManager = 'bindery-default-mappings';
+
+export interface DefaultMappingsRunnableOptions {
+  /** Default `defaultMappings`. */
+  mappings?: readonly ClusterWorkloadResourceMapping[];
+  /** First retry delay, doubled up to `maxBackoffMs`. Default 1 s. */
+  initialBackoffMs?: number;
+  /** Default 30 s. */
+  maxBackoffMs?: number;
+}
+
+/**
+ * A leader-only Runnable that creates each default ClusterWorkloadResourceMapping that does not
+ * exist (GET, then CREATE; AlreadyExists counts as done) and then returns. An existing mapping is
+ * never updated, so an operator's edit wins; to go without one, turn this off
+ * (`ensureDefaultMappings: false`). Any other error is retried with backoff until the signal
+ * aborts: on a first install the validating webhook (served by this same pod) may not answer yet.
+ */
+export function defaultMappingsRunnable(
+  client: Pick<Manager['client'], 'get' | 'create'>,
+  log: Logger,
+  options: DefaultMappingsRunnableOptions = {},
+): Runnable {
+  const mappings = options.mappings ?? defaultMappings;
+  const initialBackoffMs = options.initialBackoffMs ?? 1_000;
+  const maxBackoffMs = options.maxBackoffMs ?? 30_000;
+  return {
+    name: 'default-mappings',
+    needLeaderElection: true,
+    start: async (signal) => {
+      for (const mapping of mappings) {
+        const name = mapping.metadata.name ?? '';
+        const ref = { apiVersion: mapping.apiVersion ?? '', kind: mapping.kind ?? '', name };
+        let backoffMs = initialBackoffMs;
+        for (;;) {
+          if (signal.aborted) return;
+          try {
+            const outcome = await ensureMapping(client, ref, mapping, signal);
+            log.info(
+              { mapping: name },
+              outcome === 'created' ? 'created default mapping' : 'default mapping exists',
+            );
+            break;
+          } catch (err) {
+            if (signal.aborted) return;
+            log.info(
+              { err, mapping: name, retryInMs: backoffMs },
+              'could not ensure default mapping; retrying',
+            );
+            await sleep(backoffMs, signal);
+            backoffMs = Math.min(backoffMs * 2, maxBackoffMs);
+          }
+        }
+      }
+    },
+  };
+}
+
+async function ensureMapping(
+  client: Pick<Manager['client'], 'get' | 'create'>,
+  ref: ObjectRef,
+  mapping: ClusterWorkloadResourceMapping,
+  signal: AbortSignal,
+): Promise<'created' | 'exists'> {
+  try {
+    await client.get(ref, { signal });
+    return 'exists';
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  try {
+    await client.create(deepCopy(mapping), {
+      fieldManager: defaultMappingsFieldManager,
+      signal,
+    });
+    return 'created';
+  } catch (err) {
+    if (isAlreadyExists(err)) return 'exists';
+    throw err;
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 // ---- Sub-reconcilers ----------------------------------------------------------------------------

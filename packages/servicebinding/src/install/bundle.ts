@@ -11,7 +11,6 @@
 
 import type { KubeObject } from '@bindery/kube';
 import { clusterWorkloadResourceMappingCRD, serviceBindingCRD } from '../apis/crds.ts';
-import { defaultMappings } from '../apis/default-mappings.ts';
 import {
   defaultWebhookConfigurationNames,
   interceptorPath,
@@ -126,10 +125,11 @@ function resolve(options: InstallOptions): Resolved {
 
 /**
  * The bundle, in apply order: Namespace, CRDs, ServiceAccount and RBAC, certificates, Services,
- * Deployment, PodDisruptionBudget, the default ClusterWorkloadResourceMapping, and the webhook
- * configurations last. The mapping needs its CRD Established, so it comes after everything that
- * does not; the webhook configurations come after it because the validating webhook fails closed
- * and no replica is ready to answer during a first install.
+ * Deployment, PodDisruptionBudget, and the webhook configurations last. It holds no object of its
+ * own CRDs, so one `kubectl apply` installs it on an empty cluster (kubectl resolves every object's
+ * kind before applying any: servicebinding/runtime#159). The default ClusterWorkloadResourceMapping
+ * is created by the controller when it starts leading (`ensureDefaultMappings`), or applied from
+ * config/servicebinding-workloadresourcemappings.yaml.
  */
 export function renderInstallBundle(options: InstallOptions = {}): KubeObject[] {
   const o = resolve(options);
@@ -153,8 +153,6 @@ export function renderInstallBundle(options: InstallOptions = {}): KubeObject[] 
     deployment(o),
     // One replica cannot keep one available through a drain; the budget would only block the drain.
     ...(o.replicas > 1 ? [podDisruptionBudget(o)] : []),
-    // As config/servicebinding-workloadresourcemappings.yaml has them, so either file may be applied.
-    ...defaultMappings.map((m): KubeObject => structuredClone(m)),
     interceptorConfiguration(o),
     triggerConfiguration(o),
     validationConfiguration(o),
@@ -252,10 +250,12 @@ function managerClusterRole(): KubeObject {
       // kubebuilder's convention for a controller holding a finalizer; only admission plugins such as
       // OwnerReferencesPermissionEnforcement (on in OpenShift) check it.
       { apiGroups: ['servicebinding.io'], resources: ['servicebindings/finalizers'], verbs: ['update'] },
+      // Read to project; `create` for the default mappings the leader creates when absent (never
+      // updated nor deleted: an operator's edit wins). `create` cannot be limited by name.
       {
         apiGroups: ['servicebinding.io'],
         resources: ['clusterworkloadresourcemappings'],
-        verbs: ['get', 'list', 'watch'],
+        verbs: ['get', 'list', 'watch', 'create'],
       },
       // Metadata only (PartialObjectMetadata): whether a directly referenced Secret exists, and its
       // resourceVersion for rollouts. No Secret data is read: bindings are projected by reference.

@@ -11,14 +11,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ControlPlane, eventually } from '@bindery/controlplane';
-import { KubeClient, isForbidden } from '@bindery/kube';
+import { KubeClient, isForbidden, isNotFound } from '@bindery/kube';
 import type { KubeObject, TypeRef } from '@bindery/kube';
 import { Manager, ensureCABundle, generateSelfSigned } from '@bindery/runtime';
 import type { Condition } from '@bindery/runtime';
 import { pino } from 'pino';
 import { parse, stringify } from 'yaml';
+import { cronJobMapping, cronJobMappingName } from '../apis/index.ts';
 import type { ServiceBinding } from '../apis/index.ts';
-import { addServiceBindingController, serviceBindingType } from '../controllers/servicebinding.ts';
+import {
+  addServiceBindingController,
+  defaultMappingsFieldManager,
+  serviceBindingType,
+} from '../controllers/servicebinding.ts';
 import { webhookFieldManager } from '../webhooks/constants.ts';
 import { applyInstallBundle, controllerLabel, installNames, renderInstallBundle } from './index.ts';
 
@@ -31,6 +36,10 @@ const clusterRoleType: TypeRef = { apiVersion: 'rbac.authorization.k8s.io/v1', k
 const deploymentType: TypeRef = { apiVersion: 'apps/v1', kind: 'Deployment' };
 const cronJobType: TypeRef = { apiVersion: 'batch/v1', kind: 'CronJob' };
 const secretType: TypeRef = { apiVersion: 'v1', kind: 'Secret' };
+const mappingType: TypeRef = {
+  apiVersion: 'servicebinding.io/v1',
+  kind: 'ClusterWorkloadResourceMapping',
+};
 const backendType: TypeRef = { apiVersion: 'stable.example.com/v1', kind: 'ProvisionedBackend' };
 const mutating: TypeRef = {
   apiVersion: 'admissionregistration.k8s.io/v1',
@@ -195,9 +204,6 @@ describe('install bundle on a real API server', { skip: skip && 'BINDERY_SKIP_E2
   });
 
   it('self-managed bundle over it: the switch removes what only the cert-manager mode had', async () => {
-    // No webhook server answers here, and the validating webhook fails closed: the mapping in the
-    // bundle could not be re-applied through it. A first install never meets it (it comes last).
-    await admin.delete({ ...validating, name: installNames.validationConfiguration });
     const bundle = renderInstallBundle({ certMode: 'self-managed' });
     const { applied, skipped } = await applyInstallBundle(admin, bundle);
     assert.deepEqual(skipped, []);
@@ -219,6 +225,8 @@ describe('install bundle on a real API server', { skip: skip && 'BINDERY_SKIP_E2
       name: installNames.webhookCertSecret,
     });
     assert.equal(secret['data'], undefined);
+    // No webhook server answers here, and the validating webhook fails closed: the controller below
+    // could not create the default mapping through it (in a cluster, its own replicas answer).
     await admin.delete({ ...validating, name: installNames.validationConfiguration });
   });
 
@@ -272,6 +280,8 @@ describe('install bundle on a real API server', { skip: skip && 'BINDERY_SKIP_E2
       },
       { namespace: system, verb: 'update', resource: 'secrets', name: installNames.webhookCertSecret },
       { verb: 'create', group: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews' },
+      // The default mappings, created by the leader when absent.
+      { verb: 'create', group: 'servicebinding.io', resource: 'clusterworkloadresourcemappings' },
     ];
     const denied: ResourceAttributes[] = [
       { namespace: ns, verb: 'create', resource: 'secrets' },
@@ -296,6 +306,13 @@ describe('install bundle on a real API server', { skip: skip && 'BINDERY_SKIP_E2
       { namespace: ns, verb: 'delete', group: 'apps', resource: 'deployments' },
       { namespace: ns, verb: 'create', group: 'servicebinding.io', resource: 'servicebindings' },
       { verb: 'update', group: 'servicebinding.io', resource: 'clusterworkloadresourcemappings' },
+      {
+        verb: 'patch',
+        group: 'servicebinding.io',
+        resource: 'clusterworkloadresourcemappings',
+        name: cronJobMappingName,
+      },
+      { verb: 'delete', group: 'servicebinding.io', resource: 'clusterworkloadresourcemappings' },
       { verb: 'get', resource: 'nodes' },
     ];
     for (const a of allowed) assert.equal(await can(a), true, `may ${JSON.stringify(a)}`);
@@ -360,11 +377,10 @@ describe('install bundle on a real API server', { skip: skip && 'BINDERY_SKIP_E2
       isForbidden,
     );
 
-    // Re-applying the bundle (an upgrade, a GitOps sync) keeps what the manager wrote.
+    // Re-applying the bundle (an upgrade, a GitOps sync) keeps what the manager wrote. Not the
+    // fail-closed validating webhook, which nothing answers here (the controller test needs it gone).
     const bundle = renderInstallBundle({ certMode: 'self-managed' }).filter(
-      (o) =>
-        o.metadata.name !== installNames.validationConfiguration &&
-        o.kind !== 'ClusterWorkloadResourceMapping',
+      (o) => o.metadata.name !== installNames.validationConfiguration,
     );
     await applyInstallBundle(admin, bundle);
     const trigger = await admin.get<
@@ -379,8 +395,11 @@ describe('install bundle on a real API server', { skip: skip && 'BINDERY_SKIP_E2
     assert.ok((kept['data'] as Record<string, string> | undefined)?.['ca.crt'], 'the CA the manager stored');
   });
 
-  it('the ServiceBinding controller as the ServiceAccount, with leader election: binds a Deployment (direct Secret) and a CronJob (Provisioned Service, the bundle’s mapping), never Forbidden', async () => {
+  it('the ServiceBinding controller as the ServiceAccount, with leader election: creates the default CronJob mapping, binds a Deployment (direct Secret) and a CronJob (Provisioned Service, that mapping), never Forbidden', async () => {
     await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    // The bundle does not ship the mapping: the controller creates it once it leads.
+    const mappingRef = { ...mappingType, name: cronJobMappingName };
+    await assert.rejects(admin.get(mappingRef), isNotFound);
     const manager = new Manager({
       client: controller,
       name: 'servicebinding',
@@ -394,6 +413,15 @@ describe('install bundle on a real API server', { skip: skip && 'BINDERY_SKIP_E2
       servicePollIntervalMs: 300,
     });
     running = manager.start(stop.signal);
+    const mapping = await eventually(() => admin.get(mappingRef));
+    assert.deepEqual(mapping['spec'], cronJobMapping.spec);
+    const { managedFields } = mapping.metadata as { managedFields?: Array<{ manager?: string }> };
+    const managers = managedFields ?? [];
+    assert.deepEqual(
+      managers.map((m) => m.manager),
+      [defaultMappingsFieldManager],
+      'created by the controller, with its field manager',
+    );
 
     const template = {
       metadata: { labels: { app: 'web' } },
@@ -476,6 +504,10 @@ describe('install bundle on a real API server', { skip: skip && 'BINDERY_SKIP_E2
     assert.ok(
       logs.some((l) => l.includes('leading')),
       'it took the Lease',
+    );
+    assert.ok(
+      logs.some((l) => l.includes('created default mapping') && l.includes(cronJobMappingName)),
+      'it logged the mapping it created',
     );
   });
 });

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import type { KubeObject } from '@bindery/kube';
 import * as prettier from 'prettier';
 import { parseAllDocuments } from 'yaml';
+import { defaultMappings } from '../apis/default-mappings.ts';
 import {
   binderyVersion,
   certDir,
@@ -104,7 +105,7 @@ describe('install bundle files', () => {
     assert.equal(binderyVersion, pkg.version);
   });
 
-  it('the CRDs and the default mapping are the ones in config/crd and config/ (either may be applied)', async () => {
+  it('the CRDs are the ones in config/crd; the default mapping is not in the bundle, only in its optional file', async () => {
     const onDisk = async (path: string): Promise<unknown[]> =>
       parseAllDocuments(await readFile(`${root}${path}`, 'utf8')).map((d) => d.toJS() as unknown);
     const objects = renderInstallBundle();
@@ -113,16 +114,25 @@ describe('install bundle files', () => {
       ...(await onDisk('config/crd/servicebinding.io_servicebindings.yaml')),
       ...(await onDisk('config/crd/servicebinding.io_clusterworkloadresourcemappings.yaml')),
     ]);
-    assert.deepEqual(
-      objects.filter((o) => o.kind === 'ClusterWorkloadResourceMapping'),
-      await onDisk('config/servicebinding-workloadresourcemappings.yaml'),
-    );
+    // No object of the bundle's own CRDs: one `kubectl apply` must not need them Established first.
+    // The controller creates the default mappings (ensureDefaultMappings).
+    for (const certMode of certModes) {
+      assert.deepEqual(
+        renderInstallBundle({ certMode }).filter(
+          (o) => o.apiVersion?.startsWith('servicebinding.io/') ?? false,
+        ),
+        [],
+      );
+    }
+    assert.deepEqual(await onDisk('config/servicebinding-workloadresourcemappings.yaml'), [
+      ...defaultMappings,
+    ]);
   });
 });
 
 describe('install bundle order', () => {
   for (const certMode of certModes) {
-    it(`${certMode}: Namespace, CRDs, RBAC, certificates, Services, Deployment, the mapping, webhook configurations last`, () => {
+    it(`${certMode}: Namespace, CRDs, RBAC, certificates, Services, Deployment, webhook configurations last; no mapping`, () => {
       const objects = renderInstallBundle({ certMode });
       assert.equal(objects[0]?.kind, 'Namespace');
       const crds = indexOf(objects, (o) => o.kind === 'CustomResourceDefinition');
@@ -135,19 +145,20 @@ describe('install bundle order', () => {
         Math.max(...certs) < Math.min(...deployment),
         'the certificate Secret is there before the pods',
       );
-      const mapping = indexOf(objects, (o) => o.kind === 'ClusterWorkloadResourceMapping');
+      // The controller creates the default mapping once it leads; in the bundle it would fail a
+      // single `kubectl apply` on an empty cluster (servicebinding/runtime#159).
+      assert.deepEqual(
+        indexOf(objects, (o) => o.kind === 'ClusterWorkloadResourceMapping'),
+        [],
+      );
       const webhooks = indexOf(objects, isWebhookConfiguration);
       assert.equal(webhooks.length, 3);
-      // The mapping waits for its CRD longest; a fail-closed validating webhook registered before it
-      // would reject it while no replica is ready (a first install).
+      // Last: the validating webhook fails closed, and no replica is ready to answer on a first install.
       assert.deepEqual(
-        [...mapping, ...webhooks],
-        objects.slice(objects.length - 4).map((_, i) => objects.length - 4 + i),
+        webhooks,
+        objects.slice(objects.length - 3).map((_, i) => objects.length - 3 + i),
       );
-      // Kinds of this group come after the CRDs that define them.
-      for (const i of indexOf(objects, (o) => o.apiVersion?.startsWith('servicebinding.io/') ?? false)) {
-        assert.ok(i > 2);
-      }
+      assert.ok(Math.max(...deployment) < Math.min(...webhooks));
     });
   }
 });
@@ -263,7 +274,7 @@ describe('install bundle RBAC', () => {
         'servicebinding.io/servicebindings: get,list,watch,update,patch',
         'servicebinding.io/servicebindings/status: get,update,patch',
         'servicebinding.io/servicebindings/finalizers: update',
-        'servicebinding.io/clusterworkloadresourcemappings: get,list,watch',
+        'servicebinding.io/clusterworkloadresourcemappings: get,list,watch,create',
         '/secrets: get,list,watch',
         'events.k8s.io/events: create,patch',
         'admissionregistration.k8s.io/mutatingwebhookconfigurations: get,list,watch,update,patch',
