@@ -33,7 +33,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane } from '@bindery/controlplane';
 import { KubeClient, isNotFound } from '@bindery/kube';
-import type { KubeObject, TypeRef } from '@bindery/kube';
+import { benchDeployment } from './fixtures.ts';
+import type { KubeObject } from '@bindery/kube';
 import {
   Controller,
   Manager,
@@ -60,7 +61,6 @@ const ns = 'bench-admission';
 const CONCURRENCY = 16;
 const WARMUP = 200;
 const GROUPS = 10;
-const deploymentType: TypeRef = { apiVersion: 'apps/v1', kind: 'Deployment' };
 const ADMISSION = 'admissionregistration.k8s.io/v1';
 
 type Webhooks = 'none' | 'interceptor' | 'interceptor+trigger';
@@ -252,30 +252,7 @@ function binding(i: number): KubeObject {
 
 function deployment(name: string, batch: string, group: string): KubeObject {
   const labels = { app: name, 'bench.bindery.dev/batch': batch, 'bench.bindery.dev/group': group };
-  return {
-    ...deploymentType,
-    metadata: { name, namespace: ns, labels },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels },
-        spec: {
-          containers: [
-            {
-              name: 'app',
-              image: 'registry.example.com/app:1.0',
-              ports: [{ containerPort: 8080 }],
-              env: [{ name: 'LOG_LEVEL', value: 'info' }],
-              resources: { requests: { cpu: '100m', memory: '128Mi' } },
-              volumeMounts: [{ name: 'cache', mountPath: '/cache' }],
-            },
-          ],
-          volumes: [{ name: 'cache', emptyDir: {} }],
-        },
-      },
-    },
-  };
+  return benchDeployment(name, ns, labels, { app: name });
 }
 
 function volumesOf(d: KubeObject): number {

@@ -23,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane } from '@bindery/controlplane';
 import { KubeClient, SharedInformer } from '@bindery/kube';
+import { benchDeployment, deploymentType } from './fixtures.ts';
 import type { KubeObject, TypeRef } from '@bindery/kube';
 import { Manager } from '@bindery/runtime';
 import {
@@ -38,7 +39,6 @@ type Scenario = 'burst' | 'backlog';
 type Counts = Record<string, number>;
 
 const ns = 'bench-convergence';
-const deploymentType: TypeRef = { apiVersion: 'apps/v1', kind: 'Deployment' };
 const secretType: TypeRef = { apiVersion: 'v1', kind: 'Secret' };
 
 /** What the manager's process reports when asked. */
@@ -154,31 +154,7 @@ function secret(i: number): KubeObject {
 }
 
 function deployment(i: number): KubeObject {
-  const labels = { app: `app-${i}` };
-  return {
-    ...deploymentType,
-    metadata: { name: `app-${i}`, namespace: ns, labels },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: labels },
-      template: {
-        metadata: { labels },
-        spec: {
-          containers: [
-            {
-              name: 'app',
-              image: 'registry.example.com/app:1.0',
-              ports: [{ containerPort: 8080 }],
-              env: [{ name: 'LOG_LEVEL', value: 'info' }],
-              resources: { requests: { cpu: '100m', memory: '128Mi' } },
-              volumeMounts: [{ name: 'cache', mountPath: '/cache' }],
-            },
-          ],
-          volumes: [{ name: 'cache', emptyDir: {} }],
-        },
-      },
-    },
-  };
+  return benchDeployment(`app-${i}`, ns, { app: `app-${i}` });
 }
 
 function binding(i: number): KubeObject {

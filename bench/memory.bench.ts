@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane } from '@bindery/controlplane';
 import { KubeClient } from '@bindery/kube';
+import { benchDeployment, deploymentType } from './fixtures.ts';
 import type { KubeObject, TypeRef } from '@bindery/kube';
 import { Manager } from '@bindery/runtime';
 import {
@@ -25,7 +26,6 @@ import {
 import { pino } from 'pino';
 import { machine, median } from './stats.ts';
 
-const deploymentType: TypeRef = { apiVersion: 'apps/v1', kind: 'Deployment' };
 const secretType: TypeRef = { apiVersion: 'v1', kind: 'Secret' };
 
 interface ChildFigures {
@@ -149,30 +149,7 @@ function objects(i: number, namespace: string): KubeObject[] {
       stringData: data,
     },
     { ...secretType, metadata: { name: `other-${i}`, namespace }, type: 'Opaque', stringData: data },
-    {
-      ...deploymentType,
-      metadata: { name: `app-${i}`, namespace, labels },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: {
-            containers: [
-              {
-                name: 'app',
-                image: 'registry.example.com/app:1.0',
-                ports: [{ containerPort: 8080 }],
-                env: [{ name: 'LOG_LEVEL', value: 'info' }],
-                resources: { requests: { cpu: '100m', memory: '128Mi' } },
-                volumeMounts: [{ name: 'cache', mountPath: '/cache' }],
-              },
-            ],
-            volumes: [{ name: 'cache', emptyDir: {} }],
-          },
-        },
-      },
-    },
+    benchDeployment(`app-${i}`, namespace, labels),
     {
       ...serviceBindingType,
       metadata: { name: `app-${i}`, namespace },
