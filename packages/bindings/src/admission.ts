@@ -5,7 +5,7 @@
 // MutatingWebhookConfiguration to the subject kinds that bindings name, so the API server
 // sends it nothing else.
 
-import { isNotFound, isTombstone, parseApiVersion } from '@bindery/kube';
+import { isNotFound, isTombstone, parseApiVersion, realClock, sleep } from '@bindery/kube';
 import type { EventHandler, KubeObject, Selector, TypeRef } from '@bindery/kube';
 import { deepEqual, deny, mutating, podSpecable } from '@bindery/runtime';
 import type {
@@ -335,18 +335,12 @@ export class BindingAdmissionController<B extends KubeObject> {
     this.#wake?.();
   }
 
-  #sleep(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        this.#wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-      this.#wake = done;
-    });
+  /** Waits `ms`, or less when a kind change wakes it (`#wake`). */
+  async #sleep(ms: number, signal: AbortSignal): Promise<void> {
+    const wake = new AbortController();
+    this.#wake = () => wake.abort();
+    await sleep(realClock, ms, AbortSignal.any([signal, wake.signal]));
+    this.#wake = undefined;
   }
 }
 

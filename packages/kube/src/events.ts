@@ -8,7 +8,7 @@
 // request bodies, tokens, or connection strings into `note`.
 
 import type { KubeClient } from './client.ts';
-import { realClock } from './clock.ts';
+import { realClock, sleep } from './clock.ts';
 import type { Clock } from './clock.ts';
 import { isAlreadyExists, isConflict, isNotFound, isRetryable } from './errors.ts';
 import { formatMicroTime } from './leader-election.ts';
@@ -659,26 +659,10 @@ export class EventBroadcaster {
         return await write();
       } catch (err) {
         if (attempt >= this.#maxAttempts || !isRetryable(err) || this.#abort.signal.aborted) throw err;
-        await this.#sleep(this.#retryDelayMs * 2 ** (attempt - 1));
+        await sleep(this.#clock, this.#retryDelayMs * 2 ** (attempt - 1), this.#abort.signal);
         if (this.#abort.signal.aborted) throw err;
       }
     }
-  }
-
-  #sleep(ms: number): Promise<void> {
-    const signal = this.#abort.signal;
-    return new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      const onAbort = (): void => {
-        this.#clock.clearTimeout(handle);
-        resolve();
-      };
-      const handle = this.#clock.setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
   }
 
   #report(err: unknown, event?: Event): void {

@@ -14,7 +14,7 @@
 // leader at a time, as long as the clocks run at about the same rate.
 
 import type { KubeClient } from './client.ts';
-import { realClock } from './clock.ts';
+import { realClock, sleep } from './clock.ts';
 import type { Clock } from './clock.ts';
 import { isAlreadyExists, isConflict, isNotFound } from './errors.ts';
 import { isObject } from './object.ts';
@@ -306,7 +306,7 @@ export class LeaderElector {
       this.#reportTransition();
       if (acquired) return true;
       const jitter = this.#jitterFactor > 0 ? Math.random() * this.#jitterFactor : 0;
-      await this.#sleep(this.retryPeriodMs * (1 + jitter), signal);
+      await sleep(this.#clock, this.retryPeriodMs * (1 + jitter), signal);
     }
     return false;
   }
@@ -314,7 +314,7 @@ export class LeaderElector {
   /** Renews every retry period; returns when `signal` aborts or a renewal missed its deadline. */
   async #renewLoop(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await this.#sleep(this.retryPeriodMs, signal);
+      await sleep(this.#clock, this.retryPeriodMs, signal);
       if (signal.aborted) return;
       // Measured from the last renewal we sent: by then + leaseDuration others may take over.
       const deadline = this.#lastRenew + this.renewDeadlineMs;
@@ -334,7 +334,7 @@ export class LeaderElector {
           if (this.#observed !== undefined && this.#observed.holderIdentity !== this.identity) break;
           const left = deadline - this.#clock.now();
           if (left <= 0) break;
-          await this.#sleep(Math.min(this.retryPeriodMs, left), attemptSignal);
+          await sleep(this.#clock, Math.min(this.retryPeriodMs, left), attemptSignal);
           if (deadline - this.#clock.now() <= 0) break;
         }
       } finally {
@@ -518,30 +518,11 @@ export class LeaderElector {
     };
   }
 
-  /** Resolves after `ms` on the elector's clock, or at once when `signal` aborts. */
-  #sleep(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      if (signal.aborted) {
-        resolve();
-        return;
-      }
-      const onAbort = (): void => {
-        this.#clock.clearTimeout(handle);
-        resolve();
-      };
-      const handle = this.#clock.setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
   /** Waits for `promise`, but no longer than `ms`. */
   async #within(ms: number, promise: Promise<void>): Promise<void> {
     const ctl = new AbortController();
     try {
-      await Promise.race([promise, this.#sleep(ms, ctl.signal)]);
+      await Promise.race([promise, sleep(this.#clock, ms, ctl.signal)]);
     } finally {
       ctl.abort();
     }

@@ -8,7 +8,7 @@
 // it, it sets only the `rules` of configurations shipped by the install manifests, and waits for
 // them to exist.
 
-import { isNotFound, parseApiVersion } from '@bindery/kube';
+import { isNotFound, parseApiVersion, realClock, sleep } from '@bindery/kube';
 import type { KubeObject, TypeRef } from '@bindery/kube';
 import { deepEqual } from '@bindery/runtime';
 import type { Client, Runnable } from '@bindery/runtime';
@@ -319,18 +319,12 @@ export class WebhookConfigurationReconciler implements Runnable {
     return 'applied';
   }
 
-  #sleep(ms: number, signal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        signal.removeEventListener('abort', done);
-        this.#wake = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      signal.addEventListener('abort', done, { once: true });
-      this.#wake = done;
-    });
+  /** Waits `ms`, or less when a kind change wakes it (`#wake`). */
+  async #sleep(ms: number, signal: AbortSignal): Promise<void> {
+    const wake = new AbortController();
+    this.#wake = () => wake.abort();
+    await sleep(realClock, ms, AbortSignal.any([signal, wake.signal]));
+    this.#wake = undefined;
   }
 }
 
