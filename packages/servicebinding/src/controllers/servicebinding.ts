@@ -5,6 +5,7 @@
 // them once the binding is deleted). Conditions carry the RI's reason strings with the statuses
 // the spec requires (§6.2).
 
+import { defaultSubjectTypes } from '@bindery/bindings';
 import {
   NoKindMatchError,
   isTombstone,
@@ -112,15 +113,11 @@ export const serviceBindingConditions = new ConditionSet({
   resetOnInitialize: false,
 });
 
-/** Workload kinds watched from the start: a change to one enqueues the bindings that track it. */
-export const defaultWorkloadTypes: readonly TypeRef[] = [
-  { apiVersion: 'apps/v1', kind: 'Deployment' },
-  { apiVersion: 'apps/v1', kind: 'StatefulSet' },
-  { apiVersion: 'apps/v1', kind: 'DaemonSet' },
-  { apiVersion: 'apps/v1', kind: 'ReplicaSet' },
-  { apiVersion: 'batch/v1', kind: 'Job' },
-  { apiVersion: 'batch/v1', kind: 'CronJob' },
-];
+/**
+ * Workload kinds watched from the start: a change to one enqueues the bindings that track it. The
+ * built-in PodSpec-able kinds, as for any binding of the bindings package.
+ */
+export const defaultWorkloadTypes: readonly TypeRef[] = defaultSubjectTypes;
 
 export interface ServiceBindingReconcilerOptions {
   /** Kind → resource: `KubeClient.discovery.resourceFor` in a cluster. */
