@@ -6,7 +6,7 @@ import type { ReconcileContext, Reconciler, Request, SetupContext, SubReconciler
 import { ResourceManager } from '../resource-manager.ts';
 import { HaltSubReconcilers } from '../result.ts';
 import type { Result } from '../result.ts';
-import { Stash } from '../stash.ts';
+import { resourceContext } from './context.ts';
 
 export interface AggregateReconcilerOptions<T extends KubeObject> {
   name: string;
@@ -72,17 +72,8 @@ export class AggregateReconciler<T extends KubeObject> implements Reconciler {
     if ((request.namespace ?? '') !== (this.request.namespace ?? '') || request.name !== this.request.name) {
       return {};
     }
-    const config = outer.config;
-    const log = outer.log.child({ reconciler: this.name, kind: this.type.kind });
-    const ctx: ReconcileContext = {
-      config,
-      originalConfig: outer.originalConfig,
-      stash: new Stash(),
-      signal: outer.signal,
-      log,
-      request,
-      resourceType: this.type,
-    };
+    const ctx = resourceContext(outer, this.name, this.type, request);
+    const { config, log } = ctx;
     const ref = { ...this.type, ...this.request };
 
     let resource: T;

@@ -6,7 +6,7 @@ import { deepCopy, deepEqual } from '../equality.ts';
 import type { ReconcileContext, Reconciler, Request, SetupContext, SubReconciler } from '../reconciler.ts';
 import { HaltSubReconcilers, aggregateResults } from '../result.ts';
 import type { Result } from '../result.ts';
-import { Stash } from '../stash.ts';
+import { resourceContext } from './context.ts';
 
 export interface ResourceReconcilerOptions<T extends KubeObject> {
   /** Names the reconciler in logs. */
@@ -52,17 +52,8 @@ export class ResourceReconciler<T extends KubeObject> implements Reconciler {
     outer: Omit<ReconcileContext, 'resourceType'> & { resourceType?: TypeRef },
     request: Request,
   ): Promise<Result> {
-    const config = outer.config;
-    const log = outer.log.child({ reconciler: this.name, kind: this.type.kind });
-    const ctx: ReconcileContext = {
-      config,
-      originalConfig: outer.originalConfig,
-      stash: new Stash(),
-      signal: outer.signal,
-      log,
-      request,
-      resourceType: this.type,
-    };
+    const ctx = resourceContext(outer, this.name, this.type, request);
+    const { config, log } = ctx;
 
     let original: T;
     try {

@@ -4,7 +4,6 @@ import { mkdir, mkdtemp, rename, rm, symlink, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { pino } from 'pino';
 import { inspectKeyPair } from './cert-watcher.ts';
 import type { KeyPair } from './cert-watcher.ts';
@@ -12,21 +11,10 @@ import { validating } from './handlers.ts';
 import { generateSelfSigned } from './self-signed.ts';
 import type { SelfSignedCertificates } from './self-signed.ts';
 import { WebhookServer } from './server.ts';
+import { eventually } from '@bindery/controlplane';
 import { capturedLogger, postJson, review, servedSerial } from './test-helpers.ts';
 
 const serial = (pair: KeyPair): string => new X509Certificate(pair.cert).serialNumber;
-
-async function eventually(check: () => void | Promise<void>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(25);
-    }
-  }
-}
 
 describe('serving certificates from a directory', () => {
   let dir: string;
