@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane, eventually } from '@bindery/controlplane';
+import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
 import { KubeClient } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { Manager } from '@bindery/runtime';
@@ -17,7 +17,6 @@ import { configMapType, digestAnnotation, digestController, digestLabel, digestO
 import type { ConfigMap } from './controller.ts';
 
 const ns = 'configmap-digest-e2e';
-const skip = process.env['BINDERY_SKIP_E2E'] === '1';
 
 interface EventsV1Event extends KubeObject {
   regarding?: { kind?: string; name?: string };
@@ -26,7 +25,7 @@ interface EventsV1Event extends KubeObject {
   type?: string;
 }
 
-describe('configmap-digest against a real API server', { skip: skip && 'BINDERY_SKIP_E2E=1' }, () => {
+describe('configmap-digest against a real API server', { skip: skipE2E }, () => {
   let cp: ControlPlane;
   let admin: KubeClient;
 

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane, eventually } from '@bindery/controlplane';
+import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
 import { KubeClient, StatusError, isNotFound } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { Manager, WebhookServer, podSpecable } from '@bindery/runtime';
@@ -17,7 +17,6 @@ import { secretMountType, volumeNameOf } from './secret-mount.ts';
 import type { SecretMount } from './secret-mount.ts';
 
 const ns = 'secret-mount-e2e';
-const skip = process.env['BINDERY_SKIP_E2E'] === '1';
 
 const deploymentType = { apiVersion: 'apps/v1', kind: 'Deployment' };
 
@@ -98,7 +97,7 @@ function assertNotBound(obj: KubeObject, binding: string): void {
   );
 }
 
-describe('SecretMount on a real API server', { skip: skip && 'BINDERY_SKIP_E2E=1' }, () => {
+describe('SecretMount on a real API server', { skip: skipE2E }, () => {
   let cp: ControlPlane;
   let admin: KubeClient;
   let client: KubeClient;

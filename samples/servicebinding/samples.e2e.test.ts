@@ -13,7 +13,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ControlPlane, eventually } from '@bindery/controlplane';
+import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
 import { KubeClient } from '@bindery/kube';
 import type { KubeObject, ObjectRef, TypeRef } from '@bindery/kube';
 import { Manager } from '@bindery/runtime';
@@ -22,7 +22,6 @@ import type { ServiceBinding } from '@bindery/servicebinding';
 import { pino } from 'pino';
 import { parseAllDocuments } from 'yaml';
 
-const skip = process.env['BINDERY_SKIP_E2E'] === '1';
 const here = fileURLToPath(new URL('.', import.meta.url));
 const repo = join(here, '..', '..');
 const namespace = 'default';
@@ -423,7 +422,7 @@ function assertNotProjected(workload: KubeObject, binding: ServiceBinding): void
 
 // ---- The samples --------------------------------------------------------------------------------
 
-describe('samples/servicebinding on a real API server', { skip: skip && 'BINDERY_SKIP_E2E=1' }, () => {
+describe('samples/servicebinding on a real API server', { skip: skipE2E }, () => {
   let env: Environment;
 
   before(

@@ -12,12 +12,10 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient, StatusError } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { ControlPlane } from './controlplane.ts';
-import { eventually } from './eventually.ts';
+import { eventually, skipE2E } from './eventually.ts';
 import { rawRequest } from './http.ts';
 
 // Opt-out only, and loudly: without it, missing binaries fail these tests rather than skip them.
-const skip = process.env['BINDERY_SKIP_E2E'] === '1';
-if (skip) console.log('BINDERY_SKIP_E2E=1: skipping the control plane e2e tests');
 
 /** Whether any process is left in a process group. */
 function groupAlive(pgid: number): boolean {
@@ -29,7 +27,7 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-describe('ControlPlane on the real kube-apiserver and etcd', { skip: skip && 'BINDERY_SKIP_E2E=1' }, () => {
+describe('ControlPlane on the real kube-apiserver and etcd', { skip: skipE2E }, () => {
   // PodTemplates bypass the watch cache, so their watches read etcd and see its compaction.
   const cp = new ControlPlane({ apiServerFlags: { 'watch-cache-sizes': 'podtemplates#0' } });
   let client: KubeClient;

@@ -16,3 +16,9 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 30_
     }
   }
 }
+
+/**
+ * `{ skip }` for an e2e suite's describe(): a reason when BINDERY_SKIP_E2E=1 (a contributor's
+ * machine without Go or binaries; CI never sets it), otherwise false so the suite runs.
+ */
+export const skipE2E: string | false = process.env['BINDERY_SKIP_E2E'] === '1' && 'BINDERY_SKIP_E2E=1';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
-import { ControlPlane, TcpProxy } from '@bindery/controlplane';
+import { ControlPlane, TcpProxy, skipE2E } from '@bindery/controlplane';
 import { KubeClient, retryOnConflict } from './client.ts';
 import { NoKindMatchError } from './discovery.ts';
 import { StatusError, isConflict, isNotFound } from './errors.ts';
@@ -9,7 +9,7 @@ import type { KubeObject } from './object.ts';
 
 const ns = 'client-e2e';
 
-describe('KubeClient against a real API server', () => {
+describe('KubeClient against a real API server', { skip: skipE2E }, () => {
   let cp: ControlPlane;
   let client: KubeClient;
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane } from '@bindery/controlplane';
+import { ControlPlane, skipE2E } from '@bindery/controlplane';
 import { KubeClient } from './client.ts';
 import { EventRecorder } from './events.ts';
 import type { Event } from './events.ts';
@@ -24,7 +24,7 @@ interface CoreEvent extends KubeObject {
   series?: { count?: number; lastObservedTime?: string };
 }
 
-describe('EventRecorder against a real API server', () => {
+describe('EventRecorder against a real API server', { skip: skipE2E }, () => {
   let cp: ControlPlane;
   let client: KubeClient;
   let recorder: EventRecorder;

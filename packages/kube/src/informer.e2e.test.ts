@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
-import { ControlPlane, TcpProxy, eventually } from '@bindery/controlplane';
+import { ControlPlane, TcpProxy, eventually, skipE2E } from '@bindery/controlplane';
 import { KubeClient } from './client.ts';
 import { SharedInformer, SharedInformerFactory, isTombstone } from './informer.ts';
 import type { EventHandler, SharedInformerOptions } from './informer.ts';
@@ -35,7 +35,7 @@ function throughProxy(kubeConfig: KubeConfig, port: number): KubeConfig {
   return proxied;
 }
 
-describe('SharedInformer against a real API server', () => {
+describe('SharedInformer against a real API server', { skip: skipE2E }, () => {
   let cp: ControlPlane;
   let admin: KubeClient;
   const stop = new AbortController();

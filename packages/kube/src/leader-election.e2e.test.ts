@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane, eventually } from '@bindery/controlplane';
+import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
 import { KubeClient } from './client.ts';
 import { realClock } from './clock.ts';
 import type { Clock } from './clock.ts';
@@ -29,7 +29,7 @@ interface Candidate {
   errors: unknown[];
 }
 
-describe('LeaderElector against a real API server', () => {
+describe('LeaderElector against a real API server', { skip: skipE2E }, () => {
   let cp: ControlPlane;
   let client: KubeClient;
   const running: Candidate[] = [];

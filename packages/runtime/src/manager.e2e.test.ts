@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane, eventually } from '@bindery/controlplane';
+import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
 import { KubeClient, isNotFound } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { pino } from 'pino';
@@ -48,7 +48,7 @@ function labeller(
   };
 }
 
-describe('Manager against a real API server', () => {
+describe('Manager against a real API server', { skip: skipE2E }, () => {
   let cp: ControlPlane;
   let admin: KubeClient;
 

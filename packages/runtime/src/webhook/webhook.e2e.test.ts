@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane, eventually } from '@bindery/controlplane';
+import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
 import { StatusError } from '@bindery/kube';
 import type { KubeClient, KubeObject } from '@bindery/kube';
 import { pino } from 'pino';
@@ -8,12 +8,10 @@ import { deny, mutating, validating } from './handlers.ts';
 import { ensureCABundle, generateSelfSigned } from './self-signed.ts';
 import { WebhookServer } from './server.ts';
 
-const skip = process.env['BINDERY_SKIP_E2E'] === '1';
-
 const ADMISSION = 'admissionregistration.k8s.io/v1';
 const log = pino({ level: 'silent' });
 
-describe('WebhookServer on the real kube-apiserver', { skip: skip && 'BINDERY_SKIP_E2E=1' }, () => {
+describe('WebhookServer on the real kube-apiserver', { skip: skipE2E }, () => {
   const cp = new ControlPlane();
   let client: KubeClient;
   let n = 0;

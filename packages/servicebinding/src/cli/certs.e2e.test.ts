@@ -3,16 +3,15 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane, eventually } from '@bindery/controlplane';
+import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
 import type { KubeObject } from '@bindery/kube';
 import { pino } from 'pino';
 import { CABundleInjector, secretCertificates } from './certs.ts';
 
-const skip = process.env['BINDERY_SKIP_E2E'] === '1';
 const namespace = 'default';
 const log = pino({ level: 'silent' });
 
-describe('self-managed webhook certificates', { skip: skip && 'BINDERY_SKIP_E2E=1' }, () => {
+describe('self-managed webhook certificates', { skip: skipE2E }, () => {
   const controlPlane = new ControlPlane();
 
   before(async () => {

@@ -11,13 +11,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { eventually } from '@bindery/controlplane';
+import { eventually, skipE2E } from '@bindery/controlplane';
 import { KubeClient } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { parseAllDocuments } from 'yaml';
 import { defaultWebhookConfigurationNames } from '../webhooks/index.ts';
 
-const skip = process.env['BINDERY_SKIP_E2E'] === '1';
 const cli = fileURLToPath(new URL('../cli.ts', import.meta.url));
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
 const namespace = 'default';
@@ -81,7 +80,7 @@ function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-describe('bindery dev --kubeconfig-out', { skip: skip && 'BINDERY_SKIP_E2E=1' }, () => {
+describe('bindery dev --kubeconfig-out', { skip: skipE2E }, () => {
   let dir: string;
   let child: ChildProcess;
   let output = '';

@@ -13,13 +13,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { ControlPlane, eventually } from '@bindery/controlplane';
+import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
 import { clusterWorkloadResourceMappingCRD, serviceBindingCRD } from '../apis/index.ts';
 import { installNames } from '../install/index.ts';
 import { packProduction } from './pack.ts';
 
 const run = promisify(execFile);
-const skip = process.env['BINDERY_SKIP_E2E'] === '1';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -34,7 +33,7 @@ function exited(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => child.once('exit', (code) => resolve(code)));
 }
 
-describe('the packed production artifact', { skip: skip && 'BINDERY_SKIP_E2E=1' }, () => {
+describe('the packed production artifact', { skip: skipE2E }, () => {
   let dir: string;
   let app: string;
   let bin: string;

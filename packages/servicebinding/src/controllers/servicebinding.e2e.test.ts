@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ControlPlane, eventually } from '@bindery/controlplane';
+import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
 import { KubeClient, isNotFound } from '@bindery/kube';
 import type { KubeObject, TypeRef } from '@bindery/kube';
 import { Manager } from '@bindery/runtime';
@@ -23,7 +23,6 @@ import {
 } from './servicebinding.ts';
 
 const ns = 'servicebinding-e2e';
-const skip = process.env['BINDERY_SKIP_E2E'] === '1';
 
 const deploymentType: TypeRef = { apiVersion: 'apps/v1', kind: 'Deployment' };
 const statefulSetType: TypeRef = { apiVersion: 'apps/v1', kind: 'StatefulSet' };
@@ -229,7 +228,7 @@ function assertNotProjected(obj: KubeObject, b: ServiceBinding): void {
   );
 }
 
-describe('ServiceBinding controller on a real API server', { skip: skip && 'BINDERY_SKIP_E2E=1' }, () => {
+describe('ServiceBinding controller on a real API server', { skip: skipE2E }, () => {
   let cp: ControlPlane;
   let admin: KubeClient;
   let controllerClient: KubeClient;

@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane, eventually } from '@bindery/controlplane';
+import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
 import { KubeClient, isForbidden, isNotFound } from '@bindery/kube';
 import type { KubeObject, TypeRef } from '@bindery/kube';
 import { Manager, ensureCABundle, generateSelfSigned } from '@bindery/runtime';
@@ -27,7 +27,6 @@ import {
 import { webhookFieldManager } from '../webhooks/constants.ts';
 import { applyInstallBundle, controllerLabel, installNames, renderInstallBundle } from './index.ts';
 
-const skip = process.env['BINDERY_SKIP_E2E'] === '1';
 const system = installNames.namespace;
 const ns = 'install-e2e';
 const serviceAccountUser = `system:serviceaccount:${system}:${installNames.serviceAccount}`;
@@ -137,7 +136,7 @@ interface ResourceAttributes {
   name?: string;
 }
 
-describe('install bundle on a real API server', { skip: skip && 'BINDERY_SKIP_E2E=1' }, () => {
+describe('install bundle on a real API server', { skip: skipE2E }, () => {
   let cp: ControlPlane;
   let admin: KubeClient;
   let controller: KubeClient;

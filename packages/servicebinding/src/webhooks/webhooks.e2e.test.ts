@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane, eventually } from '@bindery/controlplane';
+import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
 import { KubeClient, StatusError, isNotFound } from '@bindery/kube';
 import type { KubeObject, TypeRef } from '@bindery/kube';
 import { Manager, WebhookServer, generateSelfSigned } from '@bindery/runtime';
@@ -16,7 +16,6 @@ import { addServiceBindingController, serviceBindingType } from '../controllers/
 import { addServiceBindingWebhooks } from './add.ts';
 import { defaultWebhookConfigurationNames, managedRulesAnnotation, triggerAnnotation } from './constants.ts';
 
-const skip = process.env['BINDERY_SKIP_E2E'] === '1';
 const ns = 'webhooks-e2e';
 const ADMISSION = 'admissionregistration.k8s.io/v1';
 const log = pino({ level: process.env['BINDERY_E2E_LOG'] ?? 'silent' });
@@ -164,7 +163,7 @@ interface Configuration extends KubeObject {
   }>;
 }
 
-describe('ServiceBinding webhooks on a real API server', { skip: skip && 'BINDERY_SKIP_E2E=1' }, () => {
+describe('ServiceBinding webhooks on a real API server', { skip: skipE2E }, () => {
   let cp: ControlPlane;
   let admin: KubeClient;
   const clients: KubeClient[] = [];
