@@ -12,10 +12,10 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient, StatusError } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { ControlPlane } from './controlplane.ts';
-import { eventually, skipE2E } from './eventually.ts';
+import { eventually, skipE2E } from './e2e.ts';
 import { rawRequest } from './http.ts';
 
-// Opt-out only, and loudly: without it, missing binaries fail these tests rather than skip them.
+// BINDERY_SKIP_E2E is opt-out only: without it, missing binaries fail these tests rather than skip them.
 
 /** Whether any process is left in a process group. */
 function groupAlive(pgid: number): boolean {

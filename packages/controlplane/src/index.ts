@@ -11,4 +11,4 @@ export type { InstallCRDsOptions, WebhookRegistration, WebhookRule } from './res
 export { ETCD_VERSION, KUBERNETES_VERSION } from './versions.ts';
 export { TcpProxy } from './tcp-proxy.ts';
 export type { ProxyMode, TcpProxyOptions } from './tcp-proxy.ts';
-export { eventually, skipE2E } from './eventually.ts';
+export { eventually, skipE2E } from './e2e.ts';

@@ -1,3 +1,5 @@
+// Helpers for the e2e suites that run against this package's control plane.
+
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
