@@ -1,0 +1,2 @@
+// @bindery/osb-broker: see README.md.
+export {};

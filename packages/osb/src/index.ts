@@ -1,0 +1,2 @@
+// @bindery/osb: see README.md.
+export {};
