@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from './client.ts';
-import { Indexer, SharedInformer, isTombstone } from './informer.ts';
+import { Indexer, SharedInformer, SharedInformerFactory, isTombstone } from './informer.ts';
 import type { KubeObject } from './object.ts';
 
 function cm(
@@ -16,7 +16,20 @@ function cm(
 
 // The informer's sink methods are driven directly here; the Reflector that feeds
 // them against a real API server is covered by informer.e2e.test.ts.
-function informer(onError?: (err: unknown) => void): SharedInformer {
+function informer(
+  onError?: (err: unknown) => void,
+  transform?: (o: KubeObject) => KubeObject,
+): SharedInformer {
+  return new SharedInformer({
+    client: offlineClient(),
+    type: { apiVersion: 'v1', kind: 'ConfigMap' },
+    indexers: { app: (o) => (o.metadata.labels?.['app'] ? [o.metadata.labels['app']] : []) },
+    ...(onError ? { onError } : {}),
+    ...(transform ? { transform } : {}),
+  });
+}
+
+function offlineClient(): KubeClient {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromOptions({
     clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }],
@@ -24,13 +37,19 @@ function informer(onError?: (err: unknown) => void): SharedInformer {
     contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
     currentContext: 'x',
   });
-  return new SharedInformer({
-    client: new KubeClient({ kubeConfig }),
-    type: { apiVersion: 'v1', kind: 'ConfigMap' },
-    indexers: { app: (o) => (o.metadata.labels?.['app'] ? [o.metadata.labels['app']] : []) },
-    ...(onError ? { onError } : {}),
-  });
+  return new KubeClient({ kubeConfig });
 }
+
+/** Keeps only the identity: what a transform that drops everything else leaves. */
+const identityOnly = (o: KubeObject): KubeObject => ({
+  ...(o.apiVersion !== undefined && { apiVersion: o.apiVersion }),
+  ...(o.kind !== undefined && { kind: o.kind }),
+  metadata: {
+    ...(o.metadata.name !== undefined && { name: o.metadata.name }),
+    ...(o.metadata.namespace !== undefined && { namespace: o.metadata.namespace }),
+    ...(o.metadata.resourceVersion !== undefined && { resourceVersion: o.metadata.resourceVersion }),
+  },
+});
 
 describe('Indexer', () => {
   it('files objects by namespace and custom indexes, and re-files on change', () => {
@@ -122,5 +141,57 @@ describe('SharedInformer', () => {
     inf.replace([cm('a', '1')], '1');
     inf.replace([cm('a', '1')], '2');
     assert.equal(updates.length, 0);
+  });
+
+  it('transforms every object before caching it and before any handler sees it', () => {
+    const inf = informer(undefined, identityOnly);
+    const seen: KubeObject[] = [];
+    inf.addEventHandler({
+      onAdd: (o) => seen.push(o),
+      onUpdate: (_a, b) => seen.push(b),
+      onDelete: (o) => seen.push(isTombstone(o) ? o.obj : o),
+    });
+    const secretish = (rv: string): KubeObject => ({
+      ...cm('a', rv, { app: 'web' }),
+      metadata: {
+        name: 'a',
+        namespace: 'default',
+        resourceVersion: rv,
+        annotations: { big: 'x'.repeat(100) },
+      },
+    });
+    inf.replace([secretish('1')], '1');
+    inf.add(secretish('2'));
+    inf.update(secretish('3'));
+    inf.delete(secretish('4'));
+    inf.replace([secretish('5')], '5');
+    inf.replace([], '6');
+    assert.equal(seen.length, 6);
+    for (const o of seen)
+      assert.deepEqual(Object.keys(o.metadata).sort(), ['name', 'namespace', 'resourceVersion']);
+  });
+});
+
+describe('SharedInformerFactory', () => {
+  it("applies a type's transform, else the default, and refuses one set after the informer exists", () => {
+    const stamp =
+      (label: string) =>
+      (o: KubeObject): KubeObject => ({
+        ...o,
+        metadata: { ...o.metadata, labels: { by: label } },
+      });
+    const factory = new SharedInformerFactory({ client: offlineClient(), transform: stamp('default') });
+    const secretType = { apiVersion: 'v1', kind: 'Secret' };
+    factory.setTransform(secretType, stamp('secret'));
+    const secrets = factory.informerFor({ type: secretType, metadataOnly: true });
+    const configMaps = factory.informerFor({ type: { apiVersion: 'v1', kind: 'ConfigMap' } });
+    secrets.replace([{ ...cm('s', '1'), kind: 'PartialObjectMetadata' }], '1');
+    configMaps.replace([cm('c', '1')], '1');
+    assert.deepEqual(secrets.lister.get('s', 'default')?.metadata.labels, { by: 'secret' });
+    assert.deepEqual(configMaps.lister.get('c', 'default')?.metadata.labels, { by: 'default' });
+    assert.throws(
+      () => factory.setTransform({ apiVersion: 'v1', kind: 'ConfigMap' }, identityOnly),
+      /the ConfigMap informer already exists/,
+    );
   });
 });

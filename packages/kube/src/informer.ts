@@ -152,8 +152,17 @@ export class Lister<T extends KubeObject> {
   }
 }
 
+/**
+ * Reduces an object before the informer stores it (client-go's TransformFunc): whatever it drops
+ * is neither kept in memory nor seen by handlers and listers. It must keep the name, namespace and
+ * resourceVersion, and may return the object it was given (the list or watch event is not reused).
+ */
+export type TransformFunc<T extends KubeObject = KubeObject> = (obj: T) => T;
+
 export interface SharedInformerOptions<T extends KubeObject> extends Omit<ReflectorOptions, 'onError'> {
   indexers?: Record<string, IndexFunc<T>>;
+  /** Applied to every object before it is cached or handed to a handler. */
+  transform?: TransformFunc<T>;
   /** Every handler gets `onUpdate(obj, obj)` for every cached object this often. */
   resyncPeriodMs?: number;
   /** Reflector failures and handler exceptions; the informer keeps going after both. */
@@ -251,7 +260,8 @@ export class SharedInformer<T extends KubeObject = KubeObject> implements Reflec
   replace(items: T[], _resourceVersion: string): void {
     const initial = !this.hasSynced();
     const seen = new Set<string>();
-    for (const obj of items) {
+    for (const item of items) {
+      const obj = this.#transform(item);
       const key = objectKey(obj);
       seen.add(key);
       const old = this.indexer.set(obj);
@@ -272,7 +282,8 @@ export class SharedInformer<T extends KubeObject = KubeObject> implements Reflec
     }
   }
 
-  add(obj: T): void {
+  add(item: T): void {
+    const obj = this.#transform(item);
     const old = this.indexer.set(obj);
     if (old) this.#dispatch((h) => h.onUpdate?.(old, obj));
     else this.#dispatch((h) => h.onAdd?.(obj, false));
@@ -282,9 +293,14 @@ export class SharedInformer<T extends KubeObject = KubeObject> implements Reflec
     this.add(obj);
   }
 
-  delete(obj: T): void {
+  delete(item: T): void {
+    const obj = this.#transform(item);
     this.indexer.delete(objectKey(obj));
     this.#dispatch((h) => h.onDelete?.(obj));
+  }
+
+  #transform(obj: T): T {
+    return this.#options.transform ? this.#options.transform(obj) : obj;
   }
 
   #resync(): void {
@@ -324,6 +340,7 @@ export class SharedInformerFactory {
   readonly #client: KubeClient;
   readonly #defaults: Omit<SharedInformerOptions<KubeObject>, 'client' | 'type'>;
   readonly #informers = new Map<string, SharedInformer<KubeObject>>();
+  readonly #transforms = new Map<string, TransformFunc>();
   readonly #running = new Map<string, Promise<void>>();
   #signal: AbortSignal | undefined;
 
@@ -344,12 +361,32 @@ export class SharedInformerFactory {
     ]);
     let informer = this.#informers.get(id);
     if (!informer) {
-      informer = new SharedInformer<KubeObject>({ ...this.#defaults, ...key, client: this.#client });
+      const transform = this.#transforms.get(typeId(key.type)) ?? this.#defaults.transform;
+      informer = new SharedInformer<KubeObject>({
+        ...this.#defaults,
+        ...key,
+        client: this.#client,
+        ...(transform ? { transform } : {}),
+      });
       this.#informers.set(id, informer);
       // Informers asked for after start() start at once.
       if (this.#signal) this.#run(id, informer, this.#signal);
     }
     return informer as unknown as SharedInformer<T>;
+  }
+
+  /**
+   * Sets the transform of every informer of `type` (any scope, full or metadata-only), instead of
+   * the factory's default. Throws if one already exists: its cache would hold untransformed objects.
+   */
+  setTransform(type: TypeRef, transform: TransformFunc): void {
+    const id = typeId(type);
+    for (const informer of this.#informers.values()) {
+      if (typeId(informer.type) === id) {
+        throw new Error(`the ${type.kind} informer already exists; set its transform before asking for it`);
+      }
+    }
+    this.#transforms.set(id, transform);
   }
 
   /** Starts every informer, and any asked for later, until the signal aborts. */
@@ -379,4 +416,8 @@ export class SharedInformerFactory {
         .catch((err: unknown) => this.#defaults.onError?.(err, `informer ${informer.type.kind}`)),
     );
   }
+}
+
+function typeId(type: TypeRef): string {
+  return `${type.apiVersion}/${type.kind}`;
 }
