@@ -8,8 +8,10 @@
 // One deliberate difference from client-go (AMB-13): `['a.b']` is the single key `a.b`
 // (client-go re-parses it as `.a.b`).
 //
-// The one parser of the package: the webhook validates with it, and the projector compiles its
+// The package's Fixed JSONPath parser: the webhook validates with it, and the projector compiles its
 // mapping locations with it (projector/jsonpath/fixed.ts).
+
+import { FORBIDDEN_JSONPATH_KEYS, MAX_JSONPATH_LENGTH } from './jsonpath.ts';
 
 export class FixedJsonPathError extends Error {
   /** The expression that does not parse. */
@@ -34,7 +36,19 @@ const terminators = new Set([' ', '\t', '\r', '\n', '.', ',', '[', ']', '$', '@'
  * `$`, `@`, `$.`, `@.`, as in client-go, where `{.}` is the current object).
  */
 export function parseFixedJsonPath(expr: string): string[] {
+  if (expr.length > MAX_JSONPATH_LENGTH)
+    throw new FixedJsonPathError(
+      expr.slice(0, 64) + '…',
+      MAX_JSONPATH_LENGTH,
+      `longer than ${MAX_JSONPATH_LENGTH} characters`,
+    );
   const fields: string[] = [];
+  const push = (name: string, at: number): void => {
+    // Code that indexes with obj[key] would walk into the prototype.
+    if (FORBIDDEN_JSONPATH_KEYS.has(name))
+      throw new FixedJsonPathError(expr, at, `the key ${JSON.stringify(name)} is not allowed`);
+    fields.push(name);
+  };
   let i = expr.startsWith('$') || expr.startsWith('@') ? 1 : 0;
   if (expr.slice(i) === '.') return fields;
   while (i < expr.length) {
@@ -44,11 +58,11 @@ export function parseFixedJsonPath(expr: string): string[] {
       const [name, raw, next] = readField(expr, i + 1);
       if (raw === '') throw new FixedJsonPathError(expr, i + 1, "a field name must follow '.'");
       if (raw === '*') throw new FixedJsonPathError(expr, i + 1, "wildcard '*' is not allowed");
-      fields.push(name);
+      push(name, i + 1);
       i = next;
     } else if (c === '[') {
       const [name, next] = readBracket(expr, i);
-      fields.push(name);
+      push(name, i);
       i = next;
     } else {
       throw new FixedJsonPathError(expr, i, unexpected(expr, i));

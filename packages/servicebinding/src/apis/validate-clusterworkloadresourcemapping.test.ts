@@ -117,6 +117,45 @@ describe('validateClusterWorkloadResourceMapping', () => {
     assert.deepEqual(validateClusterWorkloadResourceMapping(full), []);
   });
 
+  it('WM-14: path must parse as the JSONPath the projector evaluates, within its bounds', () => {
+    const paths = [
+      '.spec.containers[',
+      '.spec.containers[?(@.name==)]',
+      '.spec.__proto__.containers[*]',
+      "..['constructor']",
+      '.a'.repeat(65),
+      `.${'a'.repeat(1100)}`,
+    ];
+    const errors = validateClusterWorkloadResourceMapping(
+      mapping([{ version: '*', containers: paths.map((path) => ({ path })) }]),
+    );
+    assert.deepEqual(
+      summary(errors),
+      paths.map((_, i) => `spec.versions[0].containers[${i}].path Invalid`),
+    );
+    assert.equal(
+      formatFieldError(errors[0] as FieldError),
+      'spec.versions[0].containers[0].path: Invalid value: ".spec.containers[": not a JSONPath: at offset 16: unterminated "["',
+    );
+    assert.match(errors[2]?.detail ?? '', /the key "__proto__" is not allowed/);
+    assert.match(errors[3]?.detail ?? '', /the key "constructor" is not allowed/);
+    assert.match(errors[4]?.detail ?? '', /more than 64 steps/);
+    assert.match(errors[5]?.detail ?? '', /longer than 1024 characters/);
+    assert.ok(formatFieldError(errors[5] as FieldError).length < 400, 'a long value is not echoed in full');
+  });
+
+  it('FJ-3: a Fixed JSONPath never names __proto__, constructor or prototype', () => {
+    const errors = fixedPaths(
+      '.spec.template.metadata.__proto__',
+      ".constructor['prototype']",
+      '.prototype',
+      ".env['__proto__']",
+      '.constructor',
+    );
+    assert.match(errors[0]?.detail ?? '', /the key "__proto__" is not allowed/);
+    assert.match(errors[1]?.detail ?? '', /at offset 1: the key "constructor" is not allowed/);
+  });
+
   /** The errors for a template with these five Fixed JSONPaths, in the order of the arguments. */
   const fixedPaths = (
     annotations: string,

@@ -4,6 +4,7 @@
 import { isObject } from '@bindery/kube';
 import { child, duplicate, index, invalid, type FieldError } from './field-errors.ts';
 import { parseFixedJsonPath } from './fixed-jsonpath.ts';
+import { parseJsonPath } from './jsonpath.ts';
 import { FieldReader, typeName, type JsonObject } from './read-fields.ts';
 import { dns1035LabelProblems, dns1123SubdomainProblems } from './validation.ts';
 
@@ -87,6 +88,7 @@ export function validateClusterWorkloadResourceMapping(obj: unknown): FieldError
             "expected a JSONPath starting with '.', e.g. .spec.template.spec.containers[*]",
           ),
         );
+      else if (p !== undefined) jsonPath(r, p, child(cPath, 'path'));
       fixed(r, c, cPath, 'name');
       fixed(r, c, cPath, 'env');
       fixed(r, c, cPath, 'volumeMounts');
@@ -109,6 +111,24 @@ function fixed(r: FieldReader, parent: JsonObject, path: string, name: string): 
       r.errors.push(invalid(child(path, name), expr, `names the object itself; ${mustNameAField}`));
   } catch (err) {
     r.errors.push(invalid(child(path, name), expr, `not a Fixed JSONPath: ${(err as Error).message}`));
+  }
+}
+
+/** WM-14: the grammar (and the bounds) the projector evaluates `path` with. */
+function jsonPath(r: FieldReader, expr: string, field: string): void {
+  try {
+    parseJsonPath(expr);
+  } catch (err) {
+    const reason = (err as { reason?: string }).reason ?? (err as Error).message;
+    const offset = (err as { offset?: number }).offset ?? 0;
+    // The value is shown once (bounded), so a 1 KiB path does not make a 2 KiB message.
+    r.errors.push(
+      invalid(
+        field,
+        expr.length > 128 ? `${expr.slice(0, 128)}…` : expr,
+        `not a JSONPath: at offset ${offset}: ${reason}`,
+      ),
+    );
   }
 }
 

@@ -574,6 +574,26 @@ reconcilerTests('ServiceBinding reconciler', {
         expectEvents: [newEvent(by, 'Warning', 'WorkloadUpdateFailed', invalidUpdate), statusUpdated],
         expectedResult: { requeueAfterMs: 60_000 },
       },
+    'a malformed mapping stash on the workload is a condition on the binding, not an error retried forever': {
+      request,
+      givenObjects: [bound(), service(), badStash(deployment())],
+      expectTracks: resolvedTracks,
+      verify: (result, err) => {
+        assert.equal(err, undefined);
+        assert.deepEqual(result, { requeueAfterMs: 60_000 });
+      },
+      expectStatusUpdates: [
+        bound({
+          status: status([
+            ready('False', 'InvalidMappingStash', badStashMessage()),
+            serviceAvailable('True', 'ResolvedBindingSecret'),
+            workloadProjected('False', 'InvalidMappingStash', badStashMessage()),
+          ]),
+        }),
+      ],
+      expectEvents: [newEvent(by, 'Warning', 'InvalidMappingStash', badStashMessage()), statusUpdated],
+      expectedResult: { requeueAfterMs: 60_000 },
+    },
     'SB-22 SB-5: a selector binds every matching workload, and no other': {
       request,
       givenObjects: [
@@ -914,6 +934,20 @@ function forbiddenMessage(): string {
 
 function withResourceVersion(resourceVersion: string, b: ServiceBinding): ServiceBinding {
   return { ...b, metadata: { ...b.metadata, resourceVersion } };
+}
+
+/** A workload whose stash (which anyone who may edit it may write) names no Fixed JSONPath. */
+function badStash(w: KubeObject): KubeObject {
+  const copy = structuredClone(w);
+  copy.metadata.annotations = {
+    [`projector.servicebinding.io/mapping-${uid}`]:
+      '{"versions":[{"version":"*","annotations":".spec.template.metadata["}]}',
+  };
+  return copy;
+}
+
+function badStashMessage(): string {
+  return `Deployment default/my-workload: metadata.annotations['projector.servicebinding.io/mapping-${uid}']: annotations: invalid Fixed JSONPath ".spec.template.metadata[" at offset 23: unterminated '[': expected ['key']; expected fields joined by '.' or ['key'], e.g. .spec.template.spec.volumes`;
 }
 
 function badRoot(w: KubeObject): KubeObject {

@@ -44,6 +44,7 @@ import type { Logger } from 'pino';
 import {
   defaultMappings,
   formatFieldError,
+  FixedJsonPathError,
   parseFixedJsonPath,
   validateServiceBinding,
 } from '../apis/index.ts';
@@ -729,14 +730,30 @@ function podAnnotations(
 ): Record<string, string> | undefined {
   let spec = mapping;
   const stash = stashKey === undefined ? undefined : w.metadata.annotations?.[stashKey];
-  if (stashKey !== undefined && stash !== undefined) {
-    spec = parseMappingStash(stash, `metadata.annotations['${stashKey}']`);
-  }
+  const stashField = `metadata.annotations['${stashKey ?? ''}']`;
+  if (stashKey !== undefined && stash !== undefined) spec = parseMappingStash(stash, stashField);
   const apiVersion = w.apiVersion ?? '';
   const version = apiVersion.slice(apiVersion.lastIndexOf('/') + 1);
+  const template = selectMappingTemplate(spec, version);
+  let fields: string[];
+  try {
+    fields = parseFixedJsonPath(template.annotations);
+  } catch (err) {
+    // Anyone who may edit the workload may write the stash: a condition, not a retried error.
+    if (!(err instanceof FixedJsonPathError)) throw err;
+    const message = `annotations: invalid Fixed JSONPath ${JSON.stringify(err.expression)} ${err.message}`;
+    throw stash === undefined
+      ? new ProjectionError(
+          'InvalidMapping',
+          message,
+          `spec.versions[version=${JSON.stringify(template.version)}]`,
+        )
+      : new ProjectionError('InvalidMappingStash', message, stashField);
+  }
   let cur: unknown = w;
-  for (const field of parseFixedJsonPath(selectMappingTemplate(spec, version).annotations)) {
-    if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return undefined;
+  for (const field of fields) {
+    if (typeof cur !== 'object' || cur === null || Array.isArray(cur) || !Object.hasOwn(cur, field))
+      return undefined;
     cur = (cur as Record<string, unknown>)[field];
   }
   return typeof cur === 'object' && cur !== null && !Array.isArray(cur)

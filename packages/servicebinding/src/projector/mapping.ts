@@ -67,6 +67,8 @@ export interface CompiledMappingTemplate {
 
 export interface CompiledMappingContainer {
   path: JsonPath;
+  /** Where `path` came from, for messages: `spec.versions[0].containers[1].path`. */
+  field: string;
   name: FixedJsonPath | undefined;
   env: FixedJsonPath;
   volumeMounts: FixedJsonPath;
@@ -85,6 +87,7 @@ export function compileMappingTemplate(
       const at = `${field}.containers[${i}]`;
       return {
         path: wrap(() => parseJsonPath(c.path), `${at}.path`),
+        field: `${at}.path`,
         name: c.name === undefined ? undefined : wrap(() => compileFixedJsonPath(c.name ?? ''), `${at}.name`),
         env: location(c.env, `${at}.env`),
         volumeMounts: location(c.volumeMounts, `${at}.volumeMounts`),

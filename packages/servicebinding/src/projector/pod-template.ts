@@ -7,7 +7,8 @@ import { ProjectionError } from './errors.ts';
 import { isObject } from './json.ts';
 import { ensureFixed, getFixed, JsonPathTypeError } from './jsonpath/fixed.ts';
 import type { FixedJsonPath } from './jsonpath/fixed.ts';
-import { evaluateJsonPath } from './jsonpath/full.ts';
+import { JsonPathLimitError } from './jsonpath/error.ts';
+import { evaluateJsonPath, JsonPathBudget } from './jsonpath/full.ts';
 import type { CompiledMappingContainer, CompiledMappingTemplate } from './mapping.ts';
 import type { JsonObject } from './types.ts';
 
@@ -21,13 +22,23 @@ export interface MetaContainer {
 
 /**
  * The container-like objects the template selects, in the order of its `containers` entries and
- * then document order. An object matched twice (overlapping paths) is bound once.
+ * then document order. An object matched twice (overlapping paths) is bound once. Every path of
+ * the template draws on one evaluation budget: a stash may hold many.
  */
 export function findContainers(workload: JsonObject, compiled: CompiledMappingTemplate): MetaContainer[] {
   const seen = new Set<unknown>();
   const out: MetaContainer[] = [];
+  const budget = new JsonPathBudget();
   for (const mapping of compiled.containers) {
-    for (const [i, match] of evaluateJsonPath(workload, mapping.path).entries()) {
+    let matches: unknown[];
+    try {
+      matches = evaluateJsonPath(workload, mapping.path, budget);
+    } catch (err) {
+      if (err instanceof JsonPathLimitError)
+        throw new ProjectionError('InvalidMapping', err.message, mapping.field);
+      throw err;
+    }
+    for (const [i, match] of matches.entries()) {
       if (match === null || match === undefined || seen.has(match)) continue;
       if (!isObject(match)) {
         throw new ProjectionError(

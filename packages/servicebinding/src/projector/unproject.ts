@@ -108,6 +108,17 @@ function stashedTemplate(
   }
   const spec = stash === undefined ? fallbackMapping : parseMappingStash(stash, field);
   const template = selectMappingTemplate(spec, workloadVersion(w));
-  const label = stash === undefined ? `spec.versions[version=${JSON.stringify(template.version)}]` : field;
-  return compileMappingTemplate(template, label);
+  if (stash === undefined) {
+    return compileMappingTemplate(template, `spec.versions[version=${JSON.stringify(template.version)}]`);
+  }
+  try {
+    return compileMappingTemplate(template, field);
+  } catch (err) {
+    // Whoever may edit the workload may write its stash: reported as the stash's, not the mapping's.
+    if (err instanceof ProjectionError && err.code === 'InvalidMapping') {
+      const at = err.field ?? field;
+      throw new ProjectionError('InvalidMappingStash', err.message.slice(at.length + 2), at);
+    }
+    throw err;
+  }
 }

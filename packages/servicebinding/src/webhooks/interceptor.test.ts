@@ -54,6 +54,16 @@ function cronJob(name: string): KubeObject {
   };
 }
 
+function withStash(w: KubeObject, bindingUid: string, stash: string): KubeObject {
+  return {
+    ...w,
+    metadata: {
+      ...w.metadata,
+      annotations: { [`projector.servicebinding.io/mapping-${bindingUid}`]: stash },
+    },
+  };
+}
+
 const deploy = { apiVersion: 'apps/v1', kind: 'Deployment' };
 const byName = sb('by-name', { ...deploy, name: 'web' });
 const bySelector = sb('by-selector', { ...deploy, selector: { matchLabels: { tier: 'web' } } });
@@ -121,6 +131,28 @@ const rows: Record<string, Row> = {
       projected(bySelector, deployment('api', { tier: 'batch' })),
       undefined,
     ),
+  },
+  'a malformed mapping stash (anyone who may edit the workload writes it) only warns': {
+    bindings: [byName],
+    request: request(
+      'CREATE',
+      withStash(deployment('web'), 'uid-by-name', '{"versions":[{"version":"*","annotations":"x"}]}'),
+    ),
+    warning:
+      /^ServiceBinding default\/by-name not projected: metadata\.annotations\['projector\.servicebinding\.io\/mapping-uid-by-name'\]: annotations: invalid Fixed JSONPath "x"/,
+  },
+  'a stash whose container path would walk the prototype only warns': {
+    bindings: [byName],
+    request: request(
+      'CREATE',
+      withStash(
+        deployment('web'),
+        'uid-by-name',
+        '{"versions":[{"version":"*","containers":[{"path":"..constructor"}]}]}',
+      ),
+    ),
+    warning:
+      /not projected: .*containers\[0\]\.path: invalid JSONPath "\.\.constructor" at offset 2: the key "constructor" is not allowed/,
   },
   'a status subresource request is left alone': {
     bindings: [byName],

@@ -40,10 +40,13 @@ describe('getFixed / ensureFixed', () => {
     assert.throws(() => getFixed({ spec: [] }, path), JsonPathTypeError);
   });
 
-  it('treats __proto__ as data', () => {
+  it('refuses __proto__, constructor and prototype, and writes other keys as data', () => {
+    for (const expr of ["['__proto__'].x", '.constructor.prototype', '.a.prototype'])
+      assert.throws(() => compileFixedJsonPath(expr), /is not allowed/);
     const root: Record<string, unknown> = {};
-    ensureFixed(root, compileFixedJsonPath("['__proto__'].x"), () => []);
-    assert.ok(Object.hasOwn(root, '__proto__'));
+    ensureFixed(root, compileFixedJsonPath('.toString.x'), () => []);
+    assert.ok(Object.hasOwn(root, 'toString'));
+    assert.deepEqual(root, { toString: { x: [] } });
     assert.equal(Object.getPrototypeOf(root), Object.prototype);
   });
 });
