@@ -215,7 +215,7 @@ export function requestKey(request: Request): string {
 }
 
 /** The controller owner of `obj`, if it is of type `owner`. */
-function ownerRequests(obj: KubeObject, owner: TypeRef): Request[] {
+export function ownerRequests(obj: KubeObject, owner: TypeRef): Request[] {
   // Any version of the owner's group: an ownerReference may name an older version.
   const group = parseApiVersion(owner.apiVersion).group;
   const ref = obj.metadata.ownerReferences?.find(

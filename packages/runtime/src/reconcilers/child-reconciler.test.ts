@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { StatusError } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
-import type { ReconcileContext } from '../reconciler.ts';
+import { ownerRequests } from '../controller.ts';
+import type { MapFunc, ReconcileContext, Request } from '../reconciler.ts';
 import { Stash } from '../stash.ts';
 import {
   alreadyExistsError,
@@ -34,6 +35,8 @@ function widget(spec: Widget['spec'] = { size: 2 }, extra: Partial<Widget> = {})
     ...(extra.status ? { status: extra.status } : {}),
   };
 }
+
+const widgetType = { apiVersion: 'example.com/v1', kind: 'Widget' };
 
 const owner = {
   apiVersion: 'example.com/v1',
@@ -90,6 +93,27 @@ const childReconciler = (): ChildReconciler<Widget, ConfigMap> =>
       w.status = child ? { configMapName: child.metadata.name ?? '' } : {};
     },
   });
+
+/** What the reconciler's watches enqueue when `obj` changes: its owner (Owns) and what tracks it. */
+async function requestsFor(config: TestConfig, obj: KubeObject): Promise<Request[]> {
+  const maps: MapFunc[] = [];
+  await childReconciler().setup({
+    config,
+    builder: {
+      owns: (type) => {
+        if (type.kind === obj.kind) maps.push((o) => ownerRequests(o, widgetType));
+      },
+      watches: (type, map) => {
+        if (type.kind === obj.kind) maps.push(map);
+      },
+      index() {},
+    },
+    log: config.log,
+    resourceType: widgetType,
+  });
+  const keys = new Set(maps.flatMap((map) => map(obj)).map((r) => JSON.stringify(r)));
+  return [...keys].map((k) => JSON.parse(k) as Request);
+}
 
 const reflected = (name: string): Widget => widget({ size: 2 }, { status: { configMapName: name } });
 const created = newEvent(widget(), 'Normal', 'Created', 'Created ConfigMap "w-config"');
@@ -158,6 +182,12 @@ subReconcilerTests<Widget>('ChildReconciler', {
         ),
       ],
       expectResource: widget({ size: 2 }, { status: { error: 'AlreadyExists' } }),
+      // The blocker is tracked, so its deletion wakes the parent (reconciler.io tracks it too).
+      expectTracks: [newTrackRequest(configMap('w-config', {}, false), widget())],
+      verify: async (_result, _err, config) => {
+        const blocker = configMap('w-config', { size: '9' }, false);
+        assert.deepEqual(await requestsFor(config, blocker), [{ namespace: 'ns', name: 'w' }]);
+      },
     },
     'AlreadyExists for our own child (a cache that lags our create): error, retried': {
       resource: widget(),

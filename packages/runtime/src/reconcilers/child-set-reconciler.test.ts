@@ -1,6 +1,12 @@
 import type { KubeObject } from '@bindery/kube';
 import { StatusError } from '@bindery/kube';
-import { internalError, newDeleteRef, newEvent, subReconcilerTests } from '../testing/index.ts';
+import {
+  internalError,
+  newDeleteRef,
+  newEvent,
+  newTrackRequest,
+  subReconcilerTests,
+} from '../testing/index.ts';
 import { ChildSetReconciler, aggregateChildErrors } from './child-set-reconciler.ts';
 import type { ChildSetReconcilerOptions } from './child-set-reconciler.ts';
 
@@ -117,6 +123,8 @@ subReconcilerTests<Widget>('ChildSetReconciler', {
       expectResource: widget(['a', 'b'], {
         status: { children: ['a=AlreadyExists', 'b=w-b'], error: 'AlreadyExists' },
       }),
+      // Its deletion must wake the parent.
+      expectTracks: [newTrackRequest(child('a', 'a', false), widget([]))],
     },
     'another error stops, after reflecting what was done': {
       resource: widget(['a', 'b']),

@@ -129,14 +129,18 @@ export function childWiring<T extends KubeObject, C extends KubeObject>(
   return { selection, manager };
 }
 
-/** Children we own are watched through owner references; others through the tracker. */
+/**
+ * Children we own are watched through owner references, and every child-typed object through the
+ * tracker too: children without owner references are tracked, and so is an object that holds a
+ * child's name (AlreadyExists), so its deletion wakes the parent.
+ */
 export async function setupChildWatch<T extends KubeObject, C extends KubeObject>(
   ctx: SetupContext,
   selection: ChildSelection<T, C>,
   setup: ChildOptions<T, C>['setup'],
 ): Promise<void> {
-  if (selection.skipOwnerReference) ctx.builder.watches(selection.childType, enqueueTracked(ctx));
-  else ctx.builder.owns(selection.childType);
+  if (!selection.skipOwnerReference) ctx.builder.owns(selection.childType);
+  ctx.builder.watches(selection.childType, enqueueTracked(ctx));
   await setup?.(ctx);
 }
 
@@ -246,6 +250,16 @@ export async function isReflectableError<T extends KubeObject, C extends KubeObj
     conflicted = undefined;
   }
   if (conflicted && isOurChild(sel, parent, conflicted)) return false;
+  // Nothing else wakes the parent when the blocker goes away: it is not ours, so Owns misses it.
+  ctx.config.tracker.trackReference(
+    { ...sel.childType, name, ...(namespace ? { namespace } : {}) },
+    {
+      apiVersion: parent.apiVersion ?? ctx.resourceType.apiVersion,
+      kind: parent.kind ?? ctx.resourceType.kind,
+      name: parent.metadata.name ?? '',
+      ...(parent.metadata.namespace ? { namespace: parent.metadata.namespace } : {}),
+    },
+  );
   ctx.log.info(
     {
       child: `${namespace ? `${namespace}/` : ''}${name}`,
