@@ -37,3 +37,4 @@ export * from './controller.ts';
 export * from './metrics.ts';
 export * from './manager.ts';
 export * from './duck.ts';
+export * from './schema/index.ts';

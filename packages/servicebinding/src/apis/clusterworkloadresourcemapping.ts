@@ -2,7 +2,7 @@
 // not PodSpec-able the binding finds its containers, volumes and pod annotations. Schema
 // (source of the CRD) and types, checked against each other in types.test.ts.
 import type { KubeObject } from '@bindery/kube';
-import type { JSONSchemaProps } from './openapi.ts';
+import type { JSONSchemaProps } from '@bindery/runtime';
 
 export const clusterWorkloadResourceMappingKind = 'ClusterWorkloadResourceMapping';
 

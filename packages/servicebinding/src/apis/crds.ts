@@ -2,25 +2,19 @@
 // version with the same schema (v1 stored, v1alpha3 deprecated), no conversion webhook because
 // the versions differ only in name.
 import type { KubeObject } from '@bindery/kube';
+import type { JSONSchemaProps, PrinterColumn } from '@bindery/runtime';
+import { customResourceDefinition, readyConditionPath as ready } from '@bindery/runtime';
 import {
   clusterWorkloadResourceMappingKind,
   clusterWorkloadResourceMappingSchema,
 } from './clusterworkloadresourcemapping.ts';
 import { deprecatedVersions, group, storageVersion, versions } from './group.ts';
-import type { JSONSchemaProps } from './openapi.ts';
 import { serviceBindingKind, serviceBindingSchema } from './servicebinding.ts';
+
+export type { PrinterColumn } from '@bindery/runtime';
 
 /** `kubectl get` groups both kinds under `kubectl get servicebinding`. */
 export const category = 'servicebinding';
-
-export interface PrinterColumn {
-  name: string;
-  type: 'string' | 'date' | 'integer' | 'number' | 'boolean';
-  jsonPath: string;
-  description?: string;
-}
-
-const ready = '.status.conditions[?(@.type=="Ready")]';
 
 export const serviceBindingPrinterColumns: readonly PrinterColumn[] = [
   { name: 'Secret', type: 'string', jsonPath: '.status.binding.name', description: 'The projected Secret' },
@@ -45,36 +39,19 @@ interface CRDOptions {
 }
 
 function crd(o: CRDOptions): KubeObject {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${o.plural}.${group}`, ...(o.labels && { labels: o.labels }) },
-    spec: {
-      group,
-      names: {
-        kind: o.kind,
-        listKind: `${o.kind}List`,
-        plural: o.plural,
-        singular: o.kind.toLowerCase(),
-        ...(o.shortNames && { shortNames: o.shortNames }),
-        categories: [category],
-      },
-      scope: o.scope,
-      versions: versions.map((name) => {
-        const warning = deprecatedVersions[name];
-        return {
-          name,
-          served: true,
-          storage: name === storageVersion,
-          ...(warning !== undefined && { deprecated: true, deprecationWarning: warning }),
-          additionalPrinterColumns: o.printerColumns,
-          subresources: o.status ? { status: {} } : {},
-          schema: { openAPIV3Schema: o.schema },
-        };
-      }),
-      conversion: { strategy: 'None' },
-    },
-  };
+  return customResourceDefinition({
+    ...o,
+    group,
+    categories: [category],
+    versions: versions.map((name) => {
+      const warning = deprecatedVersions[name];
+      return {
+        name,
+        storage: name === storageVersion,
+        ...(warning !== undefined && { deprecationWarning: warning }),
+      };
+    }),
+  });
 }
 
 export function serviceBindingCRD(): KubeObject {

@@ -1,7 +1,7 @@
 // The public API of apis/: resource types and schemas, CRDs, defaulting and validation.
 export * from './group.ts';
-export type { FromSchema, JSONSchemaProps, SchemaType } from './openapi.ts';
-export * from './meta-schemas.ts';
+export type { FromSchema, JSONSchemaProps, SchemaType } from '@bindery/runtime';
+export { conditionSchema, labelSelectorSchema } from '@bindery/runtime';
 export * from './servicebinding.ts';
 export * from './clusterworkloadresourcemapping.ts';
 export * from './crds.ts';

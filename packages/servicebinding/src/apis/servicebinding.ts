@@ -3,8 +3,8 @@
 // (types.test.ts).
 import type { KubeObject, LabelSelector } from '@bindery/kube';
 import type { Condition } from '@bindery/runtime';
-import { conditionSchema, labelSelectorSchema } from './meta-schemas.ts';
-import type { JSONSchemaProps } from './openapi.ts';
+import { conditionSchema, labelSelectorSchema } from '@bindery/runtime';
+import type { JSONSchemaProps } from '@bindery/runtime';
 
 export const serviceBindingKind = 'ServiceBinding';
 

@@ -14,8 +14,7 @@ import type {
   mappingContainerSchema,
   mappingTemplateSchema,
 } from './clusterworkloadresourcemapping.ts';
-import type { conditionSchema } from './meta-schemas.ts';
-import type { FromSchema, SameShape } from './openapi.ts';
+import type { FromSchema, SameShape, conditionSchema } from '@bindery/runtime';
 import type {
   EnvMapping,
   ServiceBindingSpec,

@@ -1,9 +1,10 @@
-// OpenAPI schemas of the two metav1 types our resources embed, as the exemplar CRDs spell them.
+// OpenAPI schemas of the metav1 types custom resources embed, as the servicebinding.io exemplar
+// CRDs spell them.
 import type { JSONSchemaProps } from './openapi.ts';
 
 const string = { type: 'string' } as const;
 
-/** metav1.LabelSelector; the 1.1 exemplar marks it atomic (replaced whole by server-side apply). */
+/** metav1.LabelSelector; the servicebinding.io 1.1 exemplar marks it atomic (replaced whole by server-side apply). */
 export const labelSelectorSchema = {
   description:
     'A label query over the workloads in the binding namespace. Its requirements are ANDed; an empty selector matches every workload of the kind.',

@@ -14,11 +14,32 @@ export interface JSONSchemaProps {
   readonly minLength?: number;
   readonly maxLength?: number;
   readonly minimum?: number;
+  readonly maximum?: number;
+  readonly maxItems?: number;
+  readonly maxProperties?: number;
+  readonly default?: unknown;
   readonly items?: JSONSchemaProps;
   readonly properties?: { readonly [name: string]: JSONSchemaProps };
   readonly additionalProperties?: JSONSchemaProps;
   readonly required?: readonly string[];
   readonly 'x-kubernetes-map-type'?: 'atomic' | 'granular';
+  /** Keeps fields the schema does not list (free-form JSON such as OSB parameters). */
+  readonly 'x-kubernetes-preserve-unknown-fields'?: boolean;
+  /** CEL rules the API server checks on create and update. */
+  readonly 'x-kubernetes-validations'?: readonly ValidationRule[];
+}
+
+/** A CEL validation rule (apiextensions.k8s.io/v1 ValidationRule). */
+export interface ValidationRule {
+  readonly rule: string;
+  readonly message?: string;
+  readonly messageExpression?: string;
+  /** The field the error is reported on, relative to the object the rule is on. */
+  readonly fieldPath?: string;
+  readonly reason?:
+    'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
+  /** False: a transition rule (`oldSelf`) that also applies when the old value is absent. */
+  readonly optionalOldSelf?: boolean;
 }
 
 /** The type of the JSON values a schema admits. */
