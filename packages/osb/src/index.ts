@@ -1,2 +1,2 @@
-// @bindery/osb: see README.md.
-export {};
+// @bindery/osb: the Open Service Broker platform side (OSB 2.17): APIs, OSB client, controllers.
+export * from './apis/index.ts';
