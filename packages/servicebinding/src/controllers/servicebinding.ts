@@ -62,6 +62,7 @@ import {
   Resolver,
   clusterWorkloadResourceMappingType,
   isDirectSecretReference,
+  secretIdentity,
   secretType,
   serviceRef,
   workloadSelector,
@@ -205,6 +206,8 @@ export function addServiceBindingController(
 ): Controller {
   const dynamic = new Set<string>();
   let controller: Controller | undefined = undefined;
+  // Before anything asks for the Secret cache: it must never hold more than a Secret's identity.
+  manager.informers.setTransform(secretType, secretIdentity);
   const reconciler = serviceBindingReconciler({
     ...options,
     resourceFor: (type) => manager.client.discovery.resourceFor(type),

@@ -9,6 +9,7 @@ export {
   workloadSelector,
   workloadType,
 } from './resolver.ts';
+export { secretIdentity } from './secret-metadata.ts';
 export type {
   MappingResolution,
   ResolverOptions,

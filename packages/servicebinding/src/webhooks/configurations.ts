@@ -140,12 +140,19 @@ export class WebhookConfigurationReconciler implements Runnable {
         { kind: type.kind, apiVersion: type.apiVersion, reason },
         'kind left out of the webhook rules',
       );
-    const workloads = index.workloadTypes();
-    // Bindings to bindings are seen by the controller's own informer; Secrets are triggered by
-    // their direct references only.
+    // Never Secrets: a webhook on them is sent every Secret write in the cluster, data included.
+    // No feature needs it: a Secret is no workload (not PodSpec-able, and no mapping can name the
+    // core group), and a directly referenced one is seen by the controller's metadata watch (or,
+    // with --secret-access=none, not checked at all). Bindings to bindings are seen by the
+    // controller's own informer.
+    const workloads = index.workloadTypes().filter((t) => !isDirectSecretReference(t));
     const services = index
       .serviceTypes()
-      .filter((t) => !(parseApiVersion(t.apiVersion).group === apiGroup && t.kind === serviceBindingKind));
+      .filter(
+        (t) =>
+          !isDirectSecretReference(t) &&
+          !(parseApiVersion(t.apiVersion).group === apiGroup && t.kind === serviceBindingKind),
+      );
     const interceptor = await webhookRules(workloads, {
       resourceFor,
       allowed: (group, resource) => access.allowed({ group, resource, verb: 'update' }, signal),
@@ -159,9 +166,7 @@ export class WebhookConfigurationReconciler implements Runnable {
       operations: ['CREATE', 'UPDATE', 'DELETE'],
       // A Provisioned Service's `.status.binding.name` is usually written through `/status`.
       subresources: (t) =>
-        serviceKinds.has(`${parseApiVersion(t.apiVersion).group}/${t.kind}`) && !isDirectSecretReference(t)
-          ? ['status']
-          : [],
+        serviceKinds.has(`${parseApiVersion(t.apiVersion).group}/${t.kind}`) ? ['status'] : [],
       onSkip,
     });
     return { interceptor, trigger };
