@@ -6,6 +6,7 @@ export * from './client.ts';
 export * from './labels.ts';
 export * from './watch.ts';
 export * from './informer.ts';
+export * from './transform.ts';
 export * from './clock.ts';
 export * from './rate-limiter.ts';
 export * from './workqueue.ts';

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ControlPlane, TcpProxy, eventually, skipE2E } from '@bindery/controlplane';
@@ -6,6 +7,7 @@ import { KubeClient } from './client.ts';
 import { SharedInformer, SharedInformerFactory, isTombstone } from './informer.ts';
 import type { EventHandler, SharedInformerOptions } from './informer.ts';
 import type { KubeObject } from './object.ts';
+import { stripManagedFields } from './transform.ts';
 
 const ns = 'informer-e2e';
 
@@ -98,6 +100,53 @@ describe('SharedInformer against a real API server', { skip: skipE2E }, () => {
       ['live'],
     );
     assert.equal(informer.state.phase, 'watching');
+  });
+
+  it('keeps what the transform returns, a list page at a time and for every watch event', async () => {
+    const suite = 'transform';
+    const label = (o: KubeObject): KubeObject => ({ ...o, metadata: { ...o.metadata, labels: { suite } } });
+    for (const name of ['tf-a', 'tf-b', 'tf-c', 'tf-d', 'tf-e']) await admin.create(label(cm(name)));
+    // Per call: how many list pages had been requested by then, to see pages transformed as they come.
+    let pages = 0;
+    const countPages = (message: unknown): void => {
+      const { path } = (message as { request: { path: string } }).request;
+      if (path.includes(`labelSelector=suite%3D${suite}`) && !path.includes('watch=')) pages++;
+    };
+    subscribe('undici:request:create', countPages);
+    const calls: number[] = [];
+    const seen: KubeObject[] = [];
+    const informer = start({
+      type: { apiVersion: 'v1', kind: 'ConfigMap' },
+      labelSelector: `suite=${suite}`,
+      pageSize: 2,
+      transform: (obj) => {
+        calls.push(informer.hasSynced() ? -1 : pages);
+        return stripManagedFields(obj);
+      },
+    });
+    informer.addEventHandler({
+      onAdd: (o) => seen.push(o),
+      onUpdate: (_, o) => seen.push(o),
+      onDelete: (o) => seen.push(isTombstone(o) ? o.obj : o),
+    });
+    await informer
+      .waitForSync(AbortSignal.timeout(30_000))
+      .finally(() => unsubscribe('undici:request:create', countPages));
+    // Three pages of two, each transformed before the next was asked for.
+    assert.deepEqual(calls, [1, 1, 2, 2, 3]);
+
+    await admin.patch(cmRef('tf-a'), { data: { v: '2' } }, { type: 'merge' });
+    await admin.create(label(cm('tf-f')));
+    await admin.delete(cmRef('tf-b'));
+    await eventually(() => assert.equal(seen.length, 8));
+    assert.deepEqual(calls.slice(5), [-1, -1, -1]);
+    for (const o of [...seen, ...informer.indexer.values()]) {
+      assert.equal(o.metadata.managedFields, undefined, `${o.metadata.name} kept its managedFields`);
+      assert.ok(o.metadata.resourceVersion);
+    }
+    const raw = await admin.get(cmRef('tf-a'));
+    assert.ok(Array.isArray(raw.metadata.managedFields), 'the API server did send managedFields');
+    assert.deepEqual(informer.lister.get('tf-a', ns), stripManagedFields(raw));
   });
 
   it('survives an API server restart without missing an event', async () => {

@@ -193,9 +193,18 @@ export class SharedInformer<T extends KubeObject = KubeObject> implements Reflec
     this.#options = options;
     this.indexer = new Indexer<T>(options.indexers);
     this.lister = new Lister(this.indexer);
+    // The Reflector transforms each list page and watch event itself, so the full objects of a
+    // large list are never all alive at once; what it hands on is stored as it is.
+    const transform = options.transform;
     this.#reflector = new Reflector<T>(
       { ...options, onError: (err) => this.#report(err, `watch ${options.type.kind}`) },
-      this,
+      {
+        ...(transform && { transform }),
+        replace: (items, rv) => this.#replace(items, rv),
+        add: (obj) => this.#add(obj),
+        update: (obj) => this.#add(obj),
+        delete: (obj) => this.#delete(obj),
+      },
     );
   }
 
@@ -257,11 +266,29 @@ export class SharedInformer<T extends KubeObject = KubeObject> implements Reflec
     }
   }
 
-  replace(items: T[], _resourceVersion: string): void {
+  replace(items: T[], resourceVersion: string): void {
+    this.#replace(
+      items.map((o) => this.#transform(o)),
+      resourceVersion,
+    );
+  }
+
+  add(item: T): void {
+    this.#add(this.#transform(item));
+  }
+
+  update(item: T): void {
+    this.add(item);
+  }
+
+  delete(item: T): void {
+    this.#delete(this.#transform(item));
+  }
+
+  #replace(items: T[], _resourceVersion: string): void {
     const initial = !this.hasSynced();
     const seen = new Set<string>();
-    for (const item of items) {
-      const obj = this.#transform(item);
+    for (const obj of items) {
       const key = objectKey(obj);
       seen.add(key);
       const old = this.indexer.set(obj);
@@ -282,19 +309,13 @@ export class SharedInformer<T extends KubeObject = KubeObject> implements Reflec
     }
   }
 
-  add(item: T): void {
-    const obj = this.#transform(item);
+  #add(obj: T): void {
     const old = this.indexer.set(obj);
     if (old) this.#dispatch((h) => h.onUpdate?.(old, obj));
     else this.#dispatch((h) => h.onAdd?.(obj, false));
   }
 
-  update(obj: T): void {
-    this.add(obj);
-  }
-
-  delete(item: T): void {
-    const obj = this.#transform(item);
+  #delete(obj: T): void {
     this.indexer.delete(objectKey(obj));
     this.#dispatch((h) => h.onDelete?.(obj));
   }

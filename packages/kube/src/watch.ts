@@ -10,6 +10,11 @@ export interface ReflectorSink<T extends KubeObject> {
   add(obj: T): void;
   update(obj: T): void;
   delete(obj: T): void;
+  /**
+   * Applied to every object before the methods above see it: to each list page as it arrives, so
+   * the full objects of a large list are never all alive at once, and to each watch event.
+   */
+  transform?: (obj: T) => T;
 }
 
 export interface ReflectorOptions {
@@ -122,21 +127,30 @@ export class Reflector<T extends KubeObject = KubeObject> {
   async #list(signal: AbortSignal): Promise<void> {
     this.#state.phase = 'listing';
     const o = this.#options;
-    const list = await o.client.listAll<T>(o.type, {
-      signal,
-      limit: o.pageSize ?? 500,
-      ...(o.namespace ? { namespace: o.namespace } : {}),
-      ...(o.labelSelector ? { labelSelector: o.labelSelector } : {}),
-      ...(o.fieldSelector ? { fieldSelector: o.fieldSelector } : {}),
-      ...(o.metadataOnly ? { metadataOnly: true } : {}),
-    });
-    const rv = list.metadata.resourceVersion ?? '';
-    // List items carry no apiVersion/kind; give them the list's, as client-go does.
-    for (const item of list.items) {
-      item.apiVersion ??= o.type.apiVersion;
-      item.kind ??= o.metadataOnly ? 'PartialObjectMetadata' : o.type.kind;
-    }
-    this.#sink.replace(list.items, rv);
+    const items: T[] = [];
+    let rv: string;
+    let token: string | undefined;
+    // Page by page rather than `listAll`: each page is transformed before the next is fetched.
+    do {
+      const page = await o.client.list<T>(o.type, {
+        signal,
+        limit: o.pageSize ?? 500,
+        ...(token ? { continue: token } : {}),
+        ...(o.namespace ? { namespace: o.namespace } : {}),
+        ...(o.labelSelector ? { labelSelector: o.labelSelector } : {}),
+        ...(o.fieldSelector ? { fieldSelector: o.fieldSelector } : {}),
+        ...(o.metadataOnly ? { metadataOnly: true } : {}),
+      });
+      for (const item of page.items) {
+        // List items carry no apiVersion/kind; give them the list's, as client-go does.
+        item.apiVersion ??= o.type.apiVersion;
+        item.kind ??= o.metadataOnly ? 'PartialObjectMetadata' : o.type.kind;
+        items.push(this.#sink.transform ? this.#sink.transform(item) : item);
+      }
+      rv = page.metadata.resourceVersion ?? '';
+      token = page.metadata.continue;
+    } while (token);
+    this.#sink.replace(items, rv);
     this.#state.resourceVersion = rv;
     this.#state.lists++;
     this.#state.consecutiveFailures = 0;
@@ -200,8 +214,9 @@ export class Reflector<T extends KubeObject = KubeObject> {
   }
 
   #handle(event: WatchEvent<T>): void {
-    const obj = event.object;
-    const rv = obj.metadata.resourceVersion;
+    const rv = event.object.metadata.resourceVersion;
+    const transform = this.#sink.transform;
+    const obj = transform && event.type !== 'BOOKMARK' ? transform(event.object) : event.object;
     this.#state.lastActivity = Date.now();
     switch (event.type) {
       case 'ADDED':

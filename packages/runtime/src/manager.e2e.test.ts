@@ -123,6 +123,28 @@ describe('Manager against a real API server', { skip: skipE2E }, () => {
     }
   });
 
+  it('caches objects without managedFields unless told to keep them whole', async () => {
+    await admin.create(configMap('cached', 'transform'));
+    const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'cached' };
+    assert.ok((await admin.get(ref)).metadata.managedFields, 'the API server sends managedFields');
+    for (const [options, kept] of [
+      [{}, false],
+      [{ cacheTransform: false as const }, true],
+    ] as const) {
+      const mgr = manager(options);
+      const stop = new AbortController();
+      const running = mgr.start(stop.signal);
+      try {
+        const cached = await mgr.cachedClient.get(ref);
+        assert.equal(cached.metadata.managedFields !== undefined, kept);
+        assert.equal(cached.metadata.labels?.['suite'], 'transform');
+      } finally {
+        stop.abort();
+        await running;
+      }
+    }
+  });
+
   it('reads of a kind the API server does not serve fail at once instead of waiting for a sync', async () => {
     const mgr = manager();
     const started = Date.now();

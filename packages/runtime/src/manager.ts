@@ -1,8 +1,14 @@
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { hostname } from 'node:os';
-import { EventRecorder, LeaderElector, SharedInformerFactory, realClock } from '@bindery/kube';
-import type { Clock, KubeClient, TypeRef } from '@bindery/kube';
+import {
+  EventRecorder,
+  LeaderElector,
+  SharedInformerFactory,
+  realClock,
+  stripManagedFields,
+} from '@bindery/kube';
+import type { Clock, KubeClient, TransformFunc, TypeRef } from '@bindery/kube';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -51,6 +57,11 @@ export interface ManagerOptions {
   /** How long shutdown waits for in-flight reconciles before giving up on them. Default 30 s. */
   gracefulShutdownTimeoutMs?: number;
   recorder?: Recorder;
+  /**
+   * What every cache keeps of an object, unless its informer is asked for with its own transform
+   * (controller-runtime's `DefaultTransform`). Default `stripManagedFields`; `false` keeps objects whole.
+   */
+  cacheTransform?: TransformFunc | false;
 }
 
 /** Report of one health or readiness check. */
@@ -85,8 +96,10 @@ export class Manager {
     this.client = options.client;
     this.log = options.log ?? pino({ name: options.name ?? 'bindery' });
     this.registry = options.registry ?? defaultRegistry();
+    const transform = options.cacheTransform ?? stripManagedFields;
     this.informers = new SharedInformerFactory({
       client: options.client,
+      ...(transform ? { transform } : {}),
       onError: (err, context) => this.log.warn({ err, context }, 'informer error; retrying'),
     });
     this.cachedClient = new CachedClient({
