@@ -47,6 +47,8 @@ interface ChildReport {
   reconciles: number;
   reconcileErrors: number;
   rssMiB: number;
+  /** The most the process ever held (`getrusage` maxrss). */
+  peakRssMiB: number;
   heapUsedMiB: number;
   /** ms since the last request was sent: the parent waits for quiet before the final count. */
   quietMs: number;
@@ -109,6 +111,7 @@ async function child(kubeconfig: string): Promise<never> {
         reconciles: sum(reconcile?.values),
         reconcileErrors: sum(errors?.values),
         rssMiB: mem.rss / 2 ** 20,
+        peakRssMiB: process.resourceUsage().maxRSS / 1024,
         heapUsedMiB: mem.heapUsed / 2 ** 20,
         quietMs: performance.now() - lastRequest,
         cpuMs: (cpu.user + cpu.system) / 1000,
@@ -317,6 +320,7 @@ interface RunFigures {
   /** Manager CPU (user + system) over the same span as `atQuiet`. */
   managerCpuMs: number;
   managerRssMiB: number;
+  managerPeakRssMiB: number;
   /** CPU of kube-apiserver and etcd over the same span. */
   apiServerCpuMs: number;
   etcdCpuMs: number;
@@ -349,6 +353,11 @@ async function oneRun(count: number, scenario: Scenario, concurrency: number): P
     const serverBefore = await serverCounts(cp);
     const spawned = performance.now();
     manager = fork(import.meta.filename, ['--child', kubeconfig], {
+      // `BENCH_MANAGER_ARGS='--max-old-space-size=96'`: Node flags for the manager process only.
+      execArgv: [
+        ...process.execArgv,
+        ...(process.env['BENCH_MANAGER_ARGS'] ?? '').split(' ').filter(Boolean),
+      ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const child = manager;
@@ -419,6 +428,7 @@ async function oneRun(count: number, scenario: Scenario, concurrency: number): P
       reconcileErrors: last.reconcileErrors,
       managerCpuMs: last.cpuMs - (idle?.cpuMs ?? 0),
       managerRssMiB: last.rssMiB,
+      managerPeakRssMiB: last.peakRssMiB,
       apiServerCpuMs: ((cpuAfter[0] ?? 0) - (cpuBefore[0] ?? 0)) * 1000,
       etcdCpuMs: ((cpuAfter[1] ?? 0) - (cpuBefore[1] ?? 0)) * 1000,
       server,
@@ -449,7 +459,7 @@ for (let run = 1; run <= runs; run++) {
       `manager synced ${r.syncedMs.toFixed(0)} ms after spawn; ${r.reconciles} reconciles ` +
       `(${r.reconcileErrors} errors); requests/binding ${perBinding(sumOf(r.atConverged))} at convergence, ` +
       `${perBinding(sumOf(r.atQuiet))} at quiet; manager CPU ${(r.managerCpuMs / 1000).toFixed(1)} s, ` +
-      `RSS ${r.managerRssMiB.toFixed(0)} MiB; kube-apiserver CPU ${(r.apiServerCpuMs / 1000).toFixed(1)} s, ` +
+      `RSS ${r.managerRssMiB.toFixed(0)} MiB (peak ${r.managerPeakRssMiB.toFixed(0)} MiB); kube-apiserver CPU ${(r.apiServerCpuMs / 1000).toFixed(1)} s, ` +
       `etcd CPU ${(r.etcdCpuMs / 1000).toFixed(1)} s; load ${r.load.join(' → ')}`,
   );
   const keys = [...new Set([...Object.keys(r.atQuiet), ...Object.keys(r.server)])].sort();
@@ -478,6 +488,8 @@ console.log(`| reconciles per binding | ${(med((r) => r.reconciles) / count).toF
 console.log(`| manager CPU per binding (ms) | ${(med((r) => r.managerCpuMs) / count).toFixed(1)} |`);
 console.log(`| kube-apiserver CPU per binding (ms) | ${(med((r) => r.apiServerCpuMs) / count).toFixed(1)} |`);
 console.log(`| etcd CPU per binding (ms) | ${(med((r) => r.etcdCpuMs) / count).toFixed(1)} |`);
+console.log(`| manager RSS at the end (MiB) | ${med((r) => r.managerRssMiB).toFixed(0)} |`);
+console.log(`| manager peak RSS (MiB) | ${med((r) => r.managerPeakRssMiB).toFixed(0)} |`);
 console.log(
   `| requests per binding, at convergence | ${(med((r) => sumOf(r.atConverged)) / count).toFixed(2)} |`,
 );

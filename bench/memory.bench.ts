@@ -6,12 +6,15 @@
 // and reads its memory once it is idle: caches synced, every binding reconciled, no API request
 // for 3 s. Namespaces, because the controller LISTs the binding's namespace on every reconcile
 // (see the convergence bench): 5,000 Deployments in one namespace would measure that instead.
+// Peak RSS is the kernel's high-water mark for the process (getrusage maxrss).
+// `BENCH_HEAP_SNAPSHOT=<dir>` writes a heap snapshot of each manager once idle, after the GC.
 // Run: node bench/memory.bench.ts [B] [NS] [runs]
 import { fork } from 'node:child_process';
 import { subscribe } from 'node:diagnostics_channel';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeHeapSnapshot } from 'node:v8';
 import { ControlPlane } from '@bindery/controlplane';
 import { KubeClient } from '@bindery/kube';
 import { benchDeployment, deploymentType } from './fixtures.ts';
@@ -36,6 +39,8 @@ interface ChildFigures {
   /** Cached objects per informer, `kind` → count. */
   cached: Record<string, number>;
   rssMiB: number;
+  /** The most the process ever held (`getrusage` maxrss). */
+  peakRssMiB: number;
   heapUsedMiB: number;
   /** After a full GC: what the caches and the runtime hold on to. */
   rssAfterGcMiB: number;
@@ -97,6 +102,11 @@ async function child(kubeconfig: string, bindings: number): Promise<ChildFigures
   const before = process.memoryUsage();
   gc();
   const after = process.memoryUsage();
+  const snapshotDir = process.env['BENCH_HEAP_SNAPSHOT'];
+  if (snapshotDir)
+    console.error(
+      `  heap snapshot: ${writeHeapSnapshot(join(snapshotDir, `manager-${process.pid}.heapsnapshot`))}`,
+    );
   const cpu = process.cpuUsage();
   const cached: Record<string, number> = {};
   for (const i of manager.informers.informers()) {
@@ -108,6 +118,7 @@ async function child(kubeconfig: string, bindings: number): Promise<ChildFigures
     requests,
     cached,
     rssMiB: before.rss / 2 ** 20,
+    peakRssMiB: process.resourceUsage().maxRSS / 1024,
     heapUsedMiB: before.heapUsed / 2 ** 20,
     rssAfterGcMiB: after.rss / 2 ** 20,
     heapUsedAfterGcMiB: after.heapUsed / 2 ** 20,
@@ -120,9 +131,12 @@ async function child(kubeconfig: string, bindings: number): Promise<ChildFigures
   return figures;
 }
 
+/** `BENCH_MANAGER_ARGS='--max-old-space-size=96'`: Node flags for the manager processes only. */
+const managerArgs = (process.env['BENCH_MANAGER_ARGS'] ?? '').split(' ').filter(Boolean);
+
 function runChild(kubeconfig: string, bindings: number): Promise<ChildFigures> {
   const p = fork(import.meta.filename, ['--child', kubeconfig, String(bindings)], {
-    execArgv: ['--expose-gc'],
+    execArgv: ['--expose-gc', ...managerArgs],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
@@ -233,7 +247,7 @@ try {
   const state = await convergence(admin);
   console.log(
     `converging manager: idle ${(first.idleMs / 1000).toFixed(1)} s after spawn, ${first.reconciles} reconciles, ` +
-      `${first.requests} requests, RSS ${first.rssMiB.toFixed(0)} MiB; then ${state.ready} of ${bindings} Ready, ` +
+      `${first.requests} requests, RSS ${first.rssMiB.toFixed(0)} MiB (peak ${first.peakRssMiB.toFixed(0)} MiB); then ${state.ready} of ${bindings} Ready, ` +
       `${state.projected} projected; load ${await loadavg()}`,
   );
   if (state.ready !== bindings || state.projected !== bindings) throw new Error('not converged');
@@ -244,7 +258,7 @@ try {
     results.push(r);
     console.log(
       `run ${run}: idle ${(r.idleMs / 1000).toFixed(1)} s after spawn (${r.reconciles} reconciles, ${r.requests} requests, ` +
-        `CPU ${(r.cpuMs / 1000).toFixed(1)} s); RSS ${r.rssMiB.toFixed(0)} MiB, heap used ${r.heapUsedMiB.toFixed(0)} MiB; ` +
+        `CPU ${(r.cpuMs / 1000).toFixed(1)} s); RSS ${r.rssMiB.toFixed(0)} MiB (peak ${r.peakRssMiB.toFixed(0)} MiB), heap used ${r.heapUsedMiB.toFixed(0)} MiB; ` +
         `after GC RSS ${r.rssAfterGcMiB.toFixed(0)} MiB, heap used ${r.heapUsedAfterGcMiB.toFixed(0)} MiB, ` +
         `external ${r.externalMiB.toFixed(0)} MiB; cached ${JSON.stringify(r.cached)}; load ${await loadavg()}`,
     );
@@ -259,10 +273,12 @@ try {
   console.log(`| seeding ${bindings * 4} objects (s, once) | ${(seedMs / 1000).toFixed(1)} |`);
   console.log(`| converging manager: spawn → idle (s, once) | ${(first.idleMs / 1000).toFixed(1)} |`);
   console.log(`| converging manager: RSS when idle (MiB, once) | ${first.rssMiB.toFixed(0)} |`);
+  console.log(`| converging manager: peak RSS (MiB, once) | ${first.peakRssMiB.toFixed(0)} |`);
   console.log(
     `| fresh manager: spawn → idle (s) | ${(median(results.map((r) => r.idleMs)) / 1000).toFixed(1)} |`,
   );
   console.log(`| RSS when idle (MiB) | ${med((r) => r.rssMiB)} |`);
+  console.log(`| peak RSS (MiB) | ${med((r) => r.peakRssMiB)} |`);
   console.log(`| heap used when idle (MiB) | ${med((r) => r.heapUsedMiB)} |`);
   console.log(`| RSS after a full GC (MiB) | ${med((r) => r.rssAfterGcMiB)} |`);
   console.log(`| heap used after a full GC (MiB) | ${med((r) => r.heapUsedAfterGcMiB)} |`);
