@@ -51,3 +51,38 @@ export async function osb(
 
 export const basicHeader = (username: string, password: string): string =>
   `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+
+/** A request through node:http(s) itself, for what fetch will not send (no Content-Type) or a CA. */
+export async function rawRequest(options: {
+  url: string;
+  method: string;
+  headers?: Record<string, string>;
+  body?: string;
+  ca?: string;
+}): Promise<{ status: number; text: string }> {
+  const { request } = options.url.startsWith('https:')
+    ? await import('node:https')
+    : await import('node:http');
+  return new Promise((resolve, reject) => {
+    const req = request(
+      options.url,
+      {
+        method: options.method,
+        headers: options.headers ?? {},
+        ...(options.ca && { ca: options.ca }),
+        timeout: 30_000,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.end(options.body);
+  });
+}
