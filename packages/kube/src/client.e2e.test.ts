@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ControlPlane, TcpProxy, skipE2E } from '@bindery/controlplane';
 import { KubeClient, retryOnConflict } from './client.ts';
-import { NoKindMatchError } from './discovery.ts';
+import { Discovery, NoKindMatchError } from './discovery.ts';
 import { StatusError, isConflict, isNotFound } from './errors.ts';
 import type { KubeObject } from './object.ts';
 
@@ -307,6 +307,22 @@ describe('KubeClient against a real API server', { skip: skipE2E }, () => {
       size: 3,
     });
     assert.equal(widget['size'], 3);
+  });
+
+  it('discovery remembers at most maxGroupVersions group-versions, and still finds what it forgot', async () => {
+    const discovery = new Discovery(client.transport, { maxGroupVersions: 4 });
+    // Bindings may name any apiVersion; an unserved one is remembered as empty.
+    for (let i = 0; i < 20; i++)
+      assert.deepEqual(await discovery.resources(`nothing${i}.example.dev/v1`), []);
+    assert.equal(discovery.cachedGroupVersions, 4);
+    const deployments = await discovery.resourceFor({ apiVersion: 'apps/v1', kind: 'Deployment' });
+    assert.equal(deployments.resource, 'deployments');
+    for (let i = 20; i < 30; i++) await discovery.resources(`nothing${i}.example.dev/v1`);
+    assert.equal(discovery.cachedGroupVersions, 4);
+    assert.equal(
+      (await discovery.resourceFor({ apiVersion: 'apps/v1', kind: 'Deployment' })).kind,
+      'Deployment',
+    );
   });
 
   it('recovers from a connection that went silent: an aborted request does not strand the next', async () => {

@@ -1,4 +1,5 @@
 import { isNotFound } from './errors.ts';
+import { LruCache } from './lru-cache.ts';
 import { formatApiVersion, parseApiVersion } from './object.ts';
 import type { GroupVersionKind, TypeRef } from './object.ts';
 import type { Transport } from './transport.ts';
@@ -40,6 +41,15 @@ export class NoKindMatchError extends Error {
   }
 }
 
+export interface DiscoveryOptions {
+  /**
+   * The most group-versions remembered (least recently used forgotten first). Bindings name any
+   * apiVersion they like, and an unserved one is remembered as empty: without a cap, every
+   * distinct string would stay. Default 512, several times what a cluster with many CRDs serves.
+   */
+  maxGroupVersions?: number;
+}
+
 /**
  * A REST mapper fed by discovery, one group-version at a time. A kind that is not
  * known yet makes it ask the server again (CRDs appear at run time); concurrent
@@ -47,10 +57,16 @@ export class NoKindMatchError extends Error {
  */
 export class Discovery {
   readonly #transport: Transport;
-  readonly #groupVersions = new Map<string, Promise<ResourceInfo[]>>();
+  readonly #groupVersions: LruCache<string, Promise<ResourceInfo[]>>;
 
-  constructor(transport: Transport) {
+  constructor(transport: Transport, options: DiscoveryOptions = {}) {
     this.#transport = transport;
+    this.#groupVersions = new LruCache({ maxEntries: options.maxGroupVersions ?? 512 });
+  }
+
+  /** How many group-versions are remembered. */
+  get cachedGroupVersions(): number {
+    return this.#groupVersions.size;
   }
 
   /** The resource serving `kind` in `apiVersion`. */

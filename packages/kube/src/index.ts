@@ -8,6 +8,7 @@ export * from './watch.ts';
 export * from './informer.ts';
 export * from './transform.ts';
 export * from './clock.ts';
+export * from './lru-cache.ts';
 export * from './rate-limiter.ts';
 export * from './workqueue.ts';
 export * from './workqueue-metrics.ts';

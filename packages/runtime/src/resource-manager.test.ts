@@ -94,6 +94,42 @@ describe('ResourceManager', () => {
     assert.equal(config.client.writes().length, 2);
   });
 
+  it('remembers the mutations of at most mutationCacheSize objects, the least recently used forgotten first', async () => {
+    const config = testConfig();
+    config.client.addReactor({
+      verb: '*',
+      kind: 'ConfigMap',
+      fn: (a) => {
+        if ((a.verb === 'create' || a.verb === 'update') && a.object) {
+          (a.object as ConfigMap).data = { ...(a.object as ConfigMap).data, injected: 'yes' };
+        }
+        return undefined;
+      },
+    });
+    const m = new ResourceManager<ConfigMap>({
+      name: 'cm',
+      type: { apiVersion: 'v1', kind: 'ConfigMap' },
+      mergeBeforeUpdate: (current, desired) => {
+        current.data = desired.data ?? {};
+      },
+      mutationCacheSize: 2,
+    });
+    const ctx = context(config);
+    const named = (name: string): ConfigMap => ({ ...cm({ a: '1' }), metadata: { namespace: 'ns', name } });
+    const created = [];
+    for (const name of ['one', 'two', 'three'])
+      created.push(await m.manage(ctx, parent, undefined, named(name)));
+    assert.equal(config.client.writes().length, 3);
+    assert.equal(
+      await m.manage(ctx, parent, created[2], named('three')),
+      created[2],
+      'a recent one is remembered',
+    );
+    const rewritten = await m.manage(ctx, parent, created[0], named('one'));
+    assert.notEqual(rewritten, created[0], 'the oldest was forgotten, so the webhook is undone and redone');
+    assert.equal(config.client.writes().length, 4);
+  });
+
   it('an update that conflicts is an error with an UpdateFailed warning', async () => {
     const config = testConfig({ givenObjects: [cm({ a: '1' })] });
     config.client.addReactor({ verb: 'update', fn: () => conflictError(ref) });

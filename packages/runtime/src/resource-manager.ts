@@ -1,7 +1,7 @@
 // Creates, updates and deletes one managed object so it matches what is desired
 // (reconciler.io's ResourceManager / UpdatingObjectManager).
 
-import { describeObject, isNotFound } from '@bindery/kube';
+import { describeObject, isNotFound, LruCache } from '@bindery/kube';
 import type { KubeObject, ObjectRef, TypeRef } from '@bindery/kube';
 import { deepCopy, deepEqual } from './equality.ts';
 import { addFinalizer, clearFinalizer } from './finalizers.ts';
@@ -32,6 +32,11 @@ export interface ResourceManagerOptions<C extends KubeObject> {
   sanitize?: (obj: C) => unknown;
   /** How long a learned webhook mutation is remembered. Default one hour. */
   mutationCacheTtlMs?: number;
+  /**
+   * Of how many objects mutations are remembered (least recently used forgotten first). Objects
+   * deleted by others are never looked up again: without a cap they would stay. Default 4096.
+   */
+  mutationCacheSize?: number;
 }
 
 interface Mutation {
@@ -59,11 +64,12 @@ export class ResourceManager<C extends KubeObject> {
    * webhook that defaults or injects a field we do not set would be undone by
    * every update, and redone by the webhook, forever.
    */
-  readonly #mutations = new Map<string, Mutation>();
+  readonly #mutations: LruCache<string, Mutation>;
 
   constructor(options: ResourceManagerOptions<C>) {
     this.name = options.name;
     this.#options = options;
+    this.#mutations = new LruCache({ maxEntries: options.mutationCacheSize ?? 4096 });
   }
 
   /**

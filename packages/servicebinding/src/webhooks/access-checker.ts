@@ -2,6 +2,7 @@
 // (`authorization.k8s.io/v1`), cached for a while. Admission webhooks bypass RBAC: without this,
 // a binding could make the interceptor project into a kind the controller may not update.
 
+import { LruCache } from '@bindery/kube';
 import type { Clock, KubeObject } from '@bindery/kube';
 import type { Client } from '@bindery/runtime';
 
@@ -10,6 +11,8 @@ export interface AccessCheckerOptions {
   client: Pick<Client, 'create'>;
   /** How long an answer is kept. Default 5 min (the RI's). */
   ttlMs?: number;
+  /** The most answers kept (least recently used dropped first): bindings name any kind. Default 1024. */
+  maxEntries?: number;
   clock?: Pick<Clock, 'now'>;
 }
 
@@ -26,18 +29,27 @@ interface Review extends KubeObject {
 
 export class AccessChecker {
   readonly #options: AccessCheckerOptions;
-  readonly #cache = new Map<string, { allowed: boolean; expiresAt: number }>();
+  readonly #cache: LruCache<string, boolean>;
 
   constructor(options: AccessCheckerOptions) {
     this.#options = options;
+    this.#cache = new LruCache({
+      maxEntries: options.maxEntries ?? 1024,
+      ttlMs: options.ttlMs ?? 5 * 60_000,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+  }
+
+  /** How many answers are cached. */
+  get size(): number {
+    return this.#cache.size;
   }
 
   /** Whether the verb is allowed cluster-wide; an error counts as denied (and is not cached). */
   async allowed(access: ResourceAccess, signal?: AbortSignal): Promise<boolean> {
     const key = `${access.verb} ${access.resource}.${access.group}`;
-    const now = this.#options.clock?.now() ?? Date.now();
     const cached = this.#cache.get(key);
-    if (cached && cached.expiresAt > now) return cached.allowed;
+    if (cached !== undefined) return cached;
     let allowed: boolean;
     try {
       const review = await this.#options.client.create<Review>(
@@ -53,7 +65,7 @@ export class AccessChecker {
     } catch {
       return false;
     }
-    this.#cache.set(key, { allowed, expiresAt: now + (this.#options.ttlMs ?? 5 * 60_000) });
+    this.#cache.set(key, allowed);
     return allowed;
   }
 }

@@ -124,7 +124,15 @@ export class BindingIndex {
     return this.#sortedView(`s:${where}`, this.#byService.get(where));
   }
 
+  /** How many sorted views are cached: at most one per workload and per service key. */
+  get cachedViews(): number {
+    return this.#sorted.size;
+  }
+
   #sortedView(key: string, entries: Map<string, IndexedBinding> | undefined): IndexedBinding[] {
+    // Requests name any kind and namespace: only what some binding names gets a view, so the
+    // cache is sized by the bindings, never by the requests.
+    if (entries === undefined) return [];
     let view = this.#sorted.get(key);
     if (!view) {
       view = [...sorted(entries)];
