@@ -70,7 +70,21 @@ describe('bindery command line', () => {
       assert.equal(a.certMode, mode);
       if (mode === 'self-managed') assert.equal(a.certSecret, installNames.webhookCertSecret);
       else assert.equal(a.certDir, certDir);
+      assert.equal(a.secretAccess, 'metadata');
+      const [, ...restricted] = managerArgs(mode, 'none');
+      assert.equal(args(['manager', ...restricted], 'manager').args.secretAccess, 'none');
     }
+  });
+
+  it('--secret-access: metadata by default, none on request, anything else named', () => {
+    assert.equal(args(['manifests'], 'manifests').args.secretAccess, 'metadata');
+    assert.equal(args(['manifests', '--secret-access=none'], 'manifests').args.secretAccess, 'none');
+    assert.equal(args(['manager', '--secret-access', 'none'], 'manager').args.secretAccess, 'none');
+    assert.throws(
+      () => parseCommandLine(['manager', '--secret-access=read']),
+      (e: unknown) =>
+        e instanceof UsageError && e.message === "--secret-access: expected metadata, none, got 'read'",
+    );
   });
 
   it('has defaults a cluster deployment works with', () => {
@@ -105,7 +119,12 @@ describe('bindery command line', () => {
       ['manifests', '--namespace', 'platform', '--cert-mode', 'self-managed', '--replicas', '1'],
       'manifests',
     );
-    assert.deepEqual(m.args, { namespace: 'platform', certMode: 'self-managed', replicas: 1 });
+    assert.deepEqual(m.args, {
+      namespace: 'platform',
+      certMode: 'self-managed',
+      replicas: 1,
+      secretAccess: 'metadata',
+    });
   });
 
   it('refuses mistakes with a message that names the mistake and the command', () => {

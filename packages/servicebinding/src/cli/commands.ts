@@ -3,6 +3,8 @@
 
 import { parseArgs } from 'node:util';
 import { certDir, installNames, installPorts } from '../install/bundle.ts';
+import { secretAccessModes } from '../resolver/secret-metadata.ts';
+import type { SecretAccess } from '../resolver/secret-metadata.ts';
 
 /** A mistake on the command line: printed with what to do next, exit code 2. */
 export class UsageError extends Error {
@@ -43,6 +45,15 @@ const logLevel: OptionSpec = {
   value: '<level>',
   default: 'info',
   description: 'debug, info, warn or error (JSON lines on stderr)',
+};
+const secretAccess: OptionSpec = {
+  type: 'string',
+  value: '<mode>',
+  default: 'metadata',
+  description:
+    'metadata: get/list/watch Secrets as metadata only, to mark a binding whose Secret is missing ' +
+    'Ready=False and for the rollout opt-in; none: no access to Secrets at all (both features off, ' +
+    'bindings still projected by reference). See docs/security.md',
 };
 const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -153,6 +164,7 @@ Serving certificate (--cert-mode):
         type: 'boolean',
         description: 'Do not create the default cronjobs.batch mapping when missing (you manage mappings)',
       },
+      'secret-access': secretAccess,
       'log-level': logLevel,
       help,
     },
@@ -182,6 +194,10 @@ as one multi-document YAML file. Apply it server-side, as docs/install.md shows.
         description: 'cert-manager (needs cert-manager installed) or self-managed',
       },
       replicas: { type: 'string', value: '<n>', default: '2', description: 'Controller replicas' },
+      'secret-access': {
+        ...secretAccess,
+        description: `${secretAccess.description}; none also drops the Secret grant from the RBAC`,
+      },
       help,
     },
     examples: [
@@ -320,6 +336,7 @@ export interface ManagerArgs {
   workers: number;
   /** Create the default mappings when missing (not with `--no-default-mappings`). */
   defaultMappings: boolean;
+  secretAccess: SecretAccess;
   logLevel: LogLevel;
 }
 
@@ -328,6 +345,7 @@ export interface ManifestsArgs {
   image?: string;
   certMode: 'cert-manager' | 'self-managed';
   replicas: number;
+  secretAccess: SecretAccess;
 }
 
 export interface DevArgs {
@@ -545,6 +563,7 @@ function managerArgs(values: Values): ManagerArgs {
     ...optional('leaderElectionNamespace', str(values, 'leader-election-namespace')),
     workers,
     defaultMappings: values['no-default-mappings'] !== true,
+    secretAccess: oneOf('secret-access', required(values, 'secret-access'), secretAccessModes, c),
     logLevel: oneOf('log-level', required(values, 'log-level'), logLevels, c),
   };
 }
@@ -560,6 +579,7 @@ function manifestsArgs(values: Values): ManifestsArgs {
     ...optional('image', str(values, 'image')),
     certMode: oneOf('cert-mode', required(values, 'cert-mode'), certModes, c),
     replicas: integer('replicas', required(values, 'replicas'), c, 1, 100),
+    secretAccess: oneOf('secret-access', required(values, 'secret-access'), secretAccessModes, c),
   };
 }
 

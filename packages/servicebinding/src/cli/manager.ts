@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { addServiceBindingController } from '../controllers/servicebinding.ts';
 import { binderyVersion, installNames } from '../install/bundle.ts';
+import type { SecretAccess } from '../resolver/index.ts';
 import { addServiceBindingWebhooks } from '../webhooks/index.ts';
 import type {
   ServiceBindingWebhooks,
@@ -41,6 +42,8 @@ export interface ServiceBindingManagerOptions {
   workers?: number;
   /** Create the default mappings when missing. Default true. */
   defaultMappings?: boolean;
+  /** What the controller may do with Secrets. Default `metadata`. */
+  secretAccess?: SecretAccess;
 }
 
 export interface ServiceBindingManager {
@@ -76,6 +79,7 @@ export async function serviceBindingManager(
   const controller = addServiceBindingController(manager, {
     workers: options.workers ?? 2,
     ensureDefaultMappings: options.defaultMappings ?? true,
+    ...(options.secretAccess !== undefined && { secretAccess: options.secretAccess }),
   });
   const webhooks = addServiceBindingWebhooks(manager, {
     server,
@@ -183,6 +187,7 @@ export async function runManager(args: ManagerArgs, signal: AbortSignal): Promis
         names: installedConfigurations,
         workers: args.workers,
         defaultMappings: args.defaultMappings,
+        secretAccess: args.secretAccess,
       });
     } catch (err) {
       log.error({ err }, 'the webhook server cannot start');
@@ -210,6 +215,7 @@ export async function runManager(args: ManagerArgs, signal: AbortSignal): Promis
         leaderElection: args.leaderElect,
         webhookPort: args.webhookPort,
         webhookUrl: args.webhookUrl,
+        secretAccess: args.secretAccess,
       },
       'starting the manager',
     );

@@ -8,6 +8,7 @@ export function renderManifests(args: ManifestsArgs): string {
     namespace: args.namespace,
     certMode: args.certMode,
     replicas: args.replicas,
+    secretAccess: args.secretAccess,
     ...(args.image !== undefined && { image: args.image }),
   });
 }

@@ -975,6 +975,53 @@ function invalidSpecMessage(): string {
   return `invalid ServiceBinding: ${errors.map(formatFieldError).join('; ')}`;
 }
 
+const directSecret = { service: { apiVersion: 'v1', kind: 'Secret', name: 'my-secret' } };
+const rolloutIgnored = `${rolloutAnnotation} is ignored: the manager runs with --secret-access=none, so it reads no Secret`;
+
+reconcilerTests('ServiceBinding reconciler with secretAccess none (no verb on Secrets)', {
+  reconciler: () => serviceBindingReconciler({ resourceFor, secretAccess: 'none' }),
+  rows: {
+    'DS-1: a direct Secret is projected by reference without being read, even where it is not found': {
+      request,
+      givenObjects: [bound({ spec: directSecret }), deployment()],
+      expectTracks: [tracks.secret, tracks.workload, tracks.mapping],
+      expectUpdates: [projected(deployment(), bound({ spec: directSecret }))],
+      expectEvents: [updated()],
+      verify: (_result, _err, config) => {
+        const reads = config.client.actions.filter((a) => a.ref.kind === 'Secret');
+        assert.deepEqual(reads, [], 'no Secret is read');
+      },
+    },
+    'rollout: the opt-in is ignored, and WorkloadProjected says why': {
+      request,
+      givenObjects: [
+        bound({ annotations: { [rolloutAnnotation]: 'true' } }),
+        service(),
+        secret(),
+        deployment(),
+      ],
+      expectTracks: resolvedTracks,
+      expectUpdates: [projected(deployment())],
+      expectStatusUpdates: [
+        bound({
+          annotations: { [rolloutAnnotation]: 'true' },
+          status: status([
+            ready('True', 'ServiceBound'),
+            serviceAvailable('True', 'ResolvedBindingSecret'),
+            workloadProjected('True', 'WorkloadProjected', rolloutIgnored),
+          ]),
+        }),
+      ],
+      expectEvents: [updated(), statusUpdated],
+      expectedResult: { requeueAfterMs: 60_000 },
+      verify: (_result, _err, config) => {
+        const reads = config.client.actions.filter((a) => a.ref.kind === 'Secret');
+        assert.deepEqual(reads, [], 'no Secret is read');
+      },
+    },
+  },
+});
+
 describe('default mappings runnable', () => {
   /** A client that answers GET and CREATE from scripted results, recording every call. */
   function fakeClient(script: { get: Array<'found' | 'missing' | Error>; create: Array<'ok' | Error> }): {

@@ -68,7 +68,7 @@ import {
   workloadSelector,
   workloadType,
 } from '../resolver/index.ts';
-import type { ResourceFor } from '../resolver/index.ts';
+import type { ResourceFor, SecretAccess } from '../resolver/index.ts';
 
 export const serviceBindingType: TypeRef = { apiVersion: 'servicebinding.io/v1', kind: 'ServiceBinding' };
 
@@ -140,6 +140,11 @@ export interface ServiceBindingReconcilerOptions {
   serviceTypes?: readonly TypeRef[];
   /** How often a binding to an unwatched Provisioned Service kind is re-resolved. Default 60 s. */
   servicePollIntervalMs?: number;
+  /**
+   * `metadata` (default): Secrets are watched as metadata, for the existence check of a direct
+   * Secret and the rollout opt-in. `none`: no Secret is read or watched (see `SecretAccess`).
+   */
+  secretAccess?: SecretAccess;
 }
 
 /** The resolved binding Secret; absent from the stash when the service exposes none. */
@@ -156,6 +161,7 @@ export function serviceBindingReconciler(
   const watchedWorkloads = new Set(workloadTypes.map(groupKind));
   const watchedServices = new Set(serviceTypes.map(groupKind));
   const pollMs = options.servicePollIntervalMs ?? 60_000;
+  const secretAccess = options.secretAccess ?? 'metadata';
 
   return new ResourceReconciler<ServiceBinding>({
     name: 'ServiceBinding',
@@ -168,7 +174,9 @@ export function serviceBindingReconciler(
       // RB-4: a mapping created, changed or deleted enqueues every binding that looked it up.
       ctx.builder.watches(clusterWorkloadResourceMappingType, tracked);
       // Direct Secrets (and, for rollout, bound Secrets): metadata only, never the data.
-      ctx.builder.watches(secretType, asSecret(tracked), { metadataOnly: true });
+      if (secretAccess === 'metadata') {
+        ctx.builder.watches(secretType, asSecret(tracked), { metadataOnly: true });
+      }
     },
     reconciler: new WithFinalizer<ServiceBinding>({
       finalizer: serviceBindingFinalizer,
@@ -176,7 +184,7 @@ export function serviceBindingReconciler(
         name: 'ServiceBindingSequence',
         reconcilers: [
           validateBinding(),
-          resolveBindingSecret(options.resourceFor, watchedServices, pollMs),
+          resolveBindingSecret(options.resourceFor, watchedServices, pollMs, secretAccess),
           projectBinding(options, watchedWorkloads),
         ],
       }),
@@ -367,6 +375,7 @@ function resolveBindingSecret(
   resourceFor: ResourceFor,
   watchedServices: ReadonlySet<string>,
   pollMs: number,
+  secretAccess: SecretAccess,
 ): SyncReconciler<ServiceBinding> {
   return new SyncReconciler<ServiceBinding>({
     name: 'ResolveBindingSecret',
@@ -377,7 +386,7 @@ function resolveBindingSecret(
       config.tracker.trackReference(ref, selfRef(binding));
       // Kinds nobody watches are polled; a watched kind enqueues the binding through the tracker.
       const poll: Result = direct || watchedServices.has(groupKind(ref)) ? {} : { requeueAfterMs: pollMs };
-      const resolver = newResolver(ctx, resourceFor);
+      const resolver = newResolver(ctx, resourceFor, secretAccess);
       const status = statusOf(binding);
       const cond = conditions(ctx, binding);
       const what = direct ? `the Secret "${ref.name}"` : `the service ${ref.kind} "${ref.name}"`;
@@ -552,8 +561,9 @@ async function reconcileWorkloads(
   }
 
   const secretName = deleting ? undefined : ctx.stash.get(secretNameKey);
+  const secretAccess = options.secretAccess ?? 'metadata';
   let secretVersion: string | undefined;
-  if (!deleting && secretName !== undefined && rolloutEnabled(binding)) {
+  if (!deleting && secretName !== undefined && rolloutEnabled(binding) && secretAccess === 'metadata') {
     const meta = await resolver.secretMetadata(namespace, secretName, ctx.signal);
     secretVersion = meta?.metadata.resourceVersion;
   }
@@ -651,10 +661,17 @@ async function reconcileWorkloads(
     return conflicts > 0 ? { requeue: true } : poll;
   }
   if (conflicts > 0) return { requeue: true };
-  const message =
-    workloads.targeted.length === 0
-      ? `no ${type.kind} in namespace "${namespace}" matches the selector ${workloadSelector(binding)?.toString() ?? ''}`
-      : '';
+  const notes = [
+    ...(workloads.targeted.length === 0
+      ? [
+          `no ${type.kind} in namespace "${namespace}" matches the selector ${workloadSelector(binding)?.toString() ?? ''}`,
+        ]
+      : []),
+    ...(rolloutEnabled(binding) && secretAccess === 'none'
+      ? [`${rolloutAnnotation} is ignored: the manager runs with --secret-access=none, so it reads no Secret`]
+      : []),
+  ];
+  const message = notes.join('; ');
   cond().markTrue(
     ServiceBindingConditions.workloadProjected,
     ServiceBindingReasons.workloadProjected,
@@ -792,8 +809,17 @@ function defaultProjectedFieldRefs(value: unknown): void {
 
 // ---- Helpers ------------------------------------------------------------------------------------
 
-function newResolver(ctx: ReconcileContext, resourceFor: ResourceFor): Resolver {
-  return new Resolver({ apiReader: ctx.config.apiReader, cacheReader: ctx.config.client, resourceFor });
+function newResolver(
+  ctx: ReconcileContext,
+  resourceFor: ResourceFor,
+  secretAccess: SecretAccess = 'metadata',
+): Resolver {
+  return new Resolver({
+    apiReader: ctx.config.apiReader,
+    cacheReader: ctx.config.client,
+    resourceFor,
+    secretAccess,
+  });
 }
 
 function conditions(ctx: ReconcileContext, binding: ServiceBinding): ConditionManager {

@@ -11,6 +11,8 @@
 
 import type { KubeObject } from '@bindery/kube';
 import { clusterWorkloadResourceMappingCRD, serviceBindingCRD } from '../apis/crds.ts';
+import { secretAccessModes } from '../resolver/secret-metadata.ts';
+import type { SecretAccess } from '../resolver/secret-metadata.ts';
 import {
   defaultWebhookConfigurationNames,
   interceptorPath,
@@ -42,6 +44,13 @@ export interface InstallOptions {
   certMode?: CertMode;
   /** Controller replicas: every replica serves webhooks, the Lease holder reconciles. Default 2. */
   replicas?: number;
+  /**
+   * `metadata` (default): get/list/watch on Secrets cluster-wide, read as metadata only, for the
+   * missing-Secret check and the rollout opt-in. `none`: no verb on Secrets anywhere (in
+   * self-managed cert mode, only the one CA Secret of its own namespace, by name), and the manager
+   * runs with `--secret-access=none`. See `SecretAccess`.
+   */
+  secretAccess?: SecretAccess;
 }
 
 /** Object names; the manager (`bindery manager`) uses the same ones. */
@@ -102,6 +111,7 @@ interface Resolved {
   image: string;
   certMode: CertMode;
   replicas: number;
+  secretAccess: SecretAccess;
 }
 
 function resolve(options: InstallOptions): Resolved {
@@ -120,7 +130,11 @@ function resolve(options: InstallOptions): Resolved {
   if (certMode !== 'cert-manager' && certMode !== 'self-managed') {
     throw new Error(`certMode must be cert-manager or self-managed, got ${JSON.stringify(certMode)}`);
   }
-  return { namespace, image, certMode, replicas };
+  const secretAccess = options.secretAccess ?? 'metadata';
+  if (!secretAccessModes.includes(secretAccess)) {
+    throw new Error(`secretAccess must be metadata or none, got ${JSON.stringify(secretAccess)}`);
+  }
+  return { namespace, image, certMode, replicas, secretAccess };
 }
 
 /**
@@ -140,7 +154,7 @@ export function renderInstallBundle(options: InstallOptions = {}): KubeObject[] 
     serviceAccount(o),
     aggregateClusterRole(),
     workloadsClusterRole(),
-    managerClusterRole(),
+    managerClusterRole(o),
     clusterRoleBinding(o, installNames.aggregateClusterRole),
     clusterRoleBinding(o, installNames.managerClusterRole),
     leaderElectionRole(o),
@@ -229,7 +243,7 @@ function workloadsClusterRole(): KubeObject {
   };
 }
 
-function managerClusterRole(): KubeObject {
+function managerClusterRole(o: Resolved): KubeObject {
   return {
     apiVersion: rbac,
     kind: 'ClusterRole',
@@ -259,8 +273,11 @@ function managerClusterRole(): KubeObject {
       },
       // Metadata only (PartialObjectMetadata): whether a directly referenced Secret exists, and its
       // resourceVersion for rollouts. No Secret data is read: bindings are projected by reference.
-      // RBAC cannot grant "metadata only", hence get/list/watch — and no verb that writes.
-      { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+      // RBAC cannot grant "metadata only", hence get/list/watch — and no verb that writes. Without
+      // those two features (secretAccess none) there is no grant at all.
+      ...(o.secretAccess === 'metadata'
+        ? [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] }]
+        : []),
       { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] },
       // The leader keeps the interceptor's and trigger's rules in step with the bindings (server-side
       // apply), and (self-managed) the manager writes caBundle. Only Bindery's own configurations;
@@ -412,7 +429,7 @@ function metricsService(o: Resolved): KubeObject {
 }
 
 /** The manager's command line (after the image's entrypoint, `bindery`). */
-export function managerArgs(certMode: CertMode): string[] {
+export function managerArgs(certMode: CertMode, secretAccess: SecretAccess = 'metadata'): string[] {
   return [
     'manager',
     '--leader-elect',
@@ -422,6 +439,7 @@ export function managerArgs(certMode: CertMode): string[] {
     `--webhook-port=${installPorts.webhook}`,
     `--cert-mode=${certMode}`,
     certMode === 'cert-manager' ? `--cert-dir=${certDir}` : `--cert-secret=${installNames.webhookCertSecret}`,
+    ...(secretAccess === 'metadata' ? [] : [`--secret-access=${secretAccess}`]),
   ];
 }
 
@@ -465,7 +483,7 @@ function deployment(o: Resolved): KubeObject {
               name: 'manager',
               image: o.image,
               imagePullPolicy: 'IfNotPresent',
-              args: managerArgs(o.certMode),
+              args: managerArgs(o.certMode, o.secretAccess),
               env: [
                 // The Lease's namespace and this replica's identity in the election.
                 fieldEnv('POD_NAMESPACE', 'metadata.namespace'),

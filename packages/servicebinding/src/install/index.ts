@@ -33,6 +33,7 @@ function installHeader(options: InstallOptions): string {
     `namespace ${options.namespace ?? installNames.namespace}`,
     `image ${options.image ?? defaultImage}`,
     `${options.replicas ?? 2} replicas`,
+    ...(options.secretAccess === 'none' ? ['no access to Secrets'] : []),
   ].join(', ');
   return [
     `# Bindery ${binderyVersion} install bundle: ${settings}.`,

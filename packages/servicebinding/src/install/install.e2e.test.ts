@@ -6,17 +6,16 @@
 // are skipped), and no webhook server (the webhooks are tested in their own suite).
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
-import { KubeClient, isForbidden, isNotFound } from '@bindery/kube';
-import type { KubeObject, TypeRef } from '@bindery/kube';
+import { isForbidden, isNotFound } from '@bindery/kube';
+import type { KubeClient, KubeObject, TypeRef } from '@bindery/kube';
 import { Manager, ensureCABundle, generateSelfSigned } from '@bindery/runtime';
 import type { Condition } from '@bindery/runtime';
 import { pino } from 'pino';
-import { parse, stringify } from 'yaml';
 import { cronJobMapping, cronJobMappingName } from '../apis/index.ts';
 import type { ServiceBinding } from '../apis/index.ts';
 import {
@@ -25,13 +24,14 @@ import {
   serviceBindingType,
 } from '../controllers/servicebinding.ts';
 import { webhookFieldManager } from '../webhooks/constants.ts';
+import { aggregate, clusterRoleType, impersonating, serviceAccountCan } from './e2e-helpers.ts';
+import type { ResourceAttributes } from './e2e-helpers.ts';
 import { applyInstallBundle, controllerLabel, installNames, renderInstallBundle } from './index.ts';
 
 const system = installNames.namespace;
 const ns = 'install-e2e';
 const serviceAccountUser = `system:serviceaccount:${system}:${installNames.serviceAccount}`;
 
-const clusterRoleType: TypeRef = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' };
 const deploymentType: TypeRef = { apiVersion: 'apps/v1', kind: 'Deployment' };
 const cronJobType: TypeRef = { apiVersion: 'batch/v1', kind: 'CronJob' };
 const secretType: TypeRef = { apiVersion: 'v1', kind: 'Secret' };
@@ -83,59 +83,6 @@ const backendOptIn: KubeObject = {
   ],
 };
 
-interface PolicyRule {
-  apiGroups?: string[];
-  resources?: string[];
-  verbs: string[];
-}
-interface ClusterRole extends KubeObject {
-  aggregationRule?: { clusterRoleSelectors?: Array<{ matchLabels?: Record<string, string> }> };
-  rules?: PolicyRule[];
-}
-
-/** What kube-controller-manager's clusterrole-aggregation controller does, for our aggregated role. */
-async function aggregate(admin: KubeClient): Promise<PolicyRule[]> {
-  const ref = { ...clusterRoleType, name: installNames.aggregateClusterRole };
-  const role = await admin.get<ClusterRole>(ref);
-  const rules: PolicyRule[] = [];
-  for (const selector of role.aggregationRule?.clusterRoleSelectors ?? []) {
-    const labelSelector = Object.entries(selector.matchLabels ?? {})
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',');
-    const matched = await admin.list<ClusterRole>(clusterRoleType, { labelSelector });
-    for (const r of matched.items.sort((a, b) =>
-      (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
-    )) {
-      for (const rule of r.rules ?? []) {
-        if (!rules.some((have) => JSON.stringify(have) === JSON.stringify(rule))) rules.push(rule);
-      }
-    }
-  }
-  await admin.patch(ref, { rules }, { type: 'merge' });
-  return rules;
-}
-
-/**
- * The admin's credentials acting as `user` (kubeconfig `as:`, sent as `Impersonate-User`). The API
- * server gives an impersonated ServiceAccount its groups, as it would for the real token.
- */
-async function impersonating(cp: ControlPlane, dir: string, user: string): Promise<KubeClient> {
-  const config = parse(cp.kubeconfig()) as { users: Array<{ user: Record<string, unknown> }> };
-  for (const u of config.users) u.user['as'] = user;
-  const kubeconfig = join(dir, 'impersonating.kubeconfig');
-  await writeFile(kubeconfig, stringify(config), { mode: 0o600 });
-  return KubeClient.fromKubeConfig({ kubeconfig });
-}
-
-interface ResourceAttributes {
-  namespace?: string;
-  verb: string;
-  group?: string;
-  resource: string;
-  subresource?: string;
-  name?: string;
-}
-
 describe('install bundle on a real API server', { skip: skipE2E }, () => {
   let cp: ControlPlane;
   let admin: KubeClient;
@@ -146,19 +93,8 @@ describe('install bundle on a real API server', { skip: skipE2E }, () => {
   let running: Promise<void> | undefined;
 
   /** Whether the ServiceAccount may, as the API server's authorizer answers (a SubjectAccessReview). */
-  const can = async (attributes: ResourceAttributes): Promise<boolean> => {
-    const review = await admin.create<KubeObject & { status?: { allowed?: boolean } }>({
-      apiVersion: 'authorization.k8s.io/v1',
-      kind: 'SubjectAccessReview',
-      metadata: {},
-      spec: {
-        user: serviceAccountUser,
-        groups: ['system:serviceaccounts', `system:serviceaccounts:${system}`, 'system:authenticated'],
-        resourceAttributes: attributes,
-      },
-    });
-    return review.status?.allowed === true;
-  };
+  const can = (attributes: ResourceAttributes): Promise<boolean> =>
+    serviceAccountCan(admin, system, attributes);
 
   before(
     async () => {

@@ -457,6 +457,33 @@ describe('renderInstallBundle options', () => {
     );
   });
 
+  it('secretAccess none: no verb on Secrets cluster-wide (cert-manager: none at all), and the manager is told', () => {
+    for (const certMode of certModes) {
+      const objects = renderInstallBundle({ certMode, secretAccess: 'none' });
+      const secretRules = objects
+        .filter((o) => o.kind === 'ClusterRole' || o.kind === 'Role')
+        .flatMap((role) =>
+          rulesOf(role)
+            .filter((r) => r.resources?.includes('secrets'))
+            .map((r) => `${role.kind}/${role.metadata.name ?? ''}: ${(r.resourceNames ?? []).join()}`),
+        );
+      assert.deepEqual(
+        secretRules,
+        certMode === 'self-managed'
+          ? [`Role/${installNames.webhookCertRole}: ${installNames.webhookCertSecret}`]
+          : [],
+      );
+      const deployment = find(objects, 'Deployment', installNames.deployment);
+      assert.match(JSON.stringify(deployment), /"--secret-access=none"/);
+    }
+    assert.doesNotMatch(JSON.stringify(renderInstallBundle()), /--secret-access/);
+    assert.match(renderInstallYaml({ secretAccess: 'none' }), /^# .*, no access to Secrets\./);
+    assert.throws(
+      () => renderInstallBundle({ secretAccess: 'data' as 'none' }),
+      /secretAccess must be metadata or none/,
+    );
+  });
+
   it('one replica: no PodDisruptionBudget, which would only block node drains', () => {
     const objects = renderInstallBundle({ replicas: 1 });
     assert.ok(!objects.some((o) => o.kind === 'PodDisruptionBudget'));

@@ -9,7 +9,8 @@ export {
   workloadSelector,
   workloadType,
 } from './resolver.ts';
-export { secretIdentity } from './secret-metadata.ts';
+export { secretAccessModes, secretIdentity } from './secret-metadata.ts';
+export type { SecretAccess } from './secret-metadata.ts';
 export type {
   MappingResolution,
   ResolverOptions,

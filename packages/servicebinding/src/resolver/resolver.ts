@@ -13,6 +13,7 @@ import { isProjected } from '../projector/index.ts';
 import type { MappingSpec } from '../projector/index.ts';
 import { group as apiGroup, storageVersion } from '../apis/index.ts';
 import type { ClusterWorkloadResourceMapping, ServiceBinding } from '../apis/index.ts';
+import type { SecretAccess } from './secret-metadata.ts';
 
 /** The ClusterWorkloadResourceMapping type, in the storage version. */
 export const clusterWorkloadResourceMappingType: TypeRef = {
@@ -43,6 +44,8 @@ export interface ResolverOptions {
    */
   cacheReader: Reader;
   resourceFor: ResourceFor;
+  /** `none`: a direct Secret is not checked (no verb on Secrets). Default `metadata`. */
+  secretAccess?: SecretAccess;
 }
 
 /** DS-1: a `v1` `Secret` service is the binding Secret itself. */
@@ -94,21 +97,24 @@ export class Resolver {
   readonly #apiReader: Reader;
   readonly #cacheReader: Reader;
   readonly #resourceFor: ResourceFor;
+  readonly #secretAccess: SecretAccess;
 
   constructor(options: ResolverOptions) {
     this.#apiReader = options.apiReader;
     this.#cacheReader = options.cacheReader;
     this.#resourceFor = options.resourceFor;
+    this.#secretAccess = options.secretAccess ?? 'metadata';
   }
 
   /**
    * DS-1 / PS-1: the binding Secret's name. A direct Secret is checked to exist in the Secret
-   * metadata cache; a Provisioned Service is read from the API server (never watched). Throws the
+   * metadata cache (unless `secretAccess` is `none`); a Provisioned Service is read from the API server (never watched). Throws the
    * API error (NotFound, Forbidden, …) when the service cannot be read.
    */
   async resolveService(binding: ServiceBinding, signal?: AbortSignal): Promise<ServiceResolution> {
     const ref = serviceRef(binding);
     if (isDirectSecretReference(ref)) {
+      if (this.#secretAccess === 'none') return { secretName: ref.name, direct: true };
       await this.#cacheReader.get(ref, { metadataOnly: true, ...(signal ? { signal } : {}) });
       return { secretName: ref.name, direct: true };
     }

@@ -6,6 +6,20 @@
 
 import type { KubeObject } from '@bindery/kube';
 
+/**
+ * What the manager may do with Secrets (`bindery manager --secret-access`, `bindery manifests
+ * --secret-access`). Bindings are projected by reference either way: the Secret's data is never read.
+ * - `metadata` (default): get/list/watch on Secrets, read as metadata only, to mark a binding
+ *   Ready=False when its directly referenced Secret is missing, and for the rollout opt-in
+ *   (`bindery.dev/rollout-on-secret-change`), which needs the bound Secret's resourceVersion.
+ * - `none`: no verb on Secrets at all. A direct Secret is taken to exist (a missing one leaves
+ *   the pods failing to start, as with the RI), and the rollout opt-in is ignored, said so in the
+ *   binding's WorkloadProjected condition.
+ */
+export type SecretAccess = 'metadata' | 'none';
+
+export const secretAccessModes: readonly SecretAccess[] = ['metadata', 'none'];
+
 /** The informer transform of the Secret (metadata) cache: apiVersion, kind, name, namespace, uid, resourceVersion. */
 export function secretIdentity(obj: KubeObject): KubeObject {
   const { name, namespace, uid, resourceVersion } = obj.metadata;
