@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseApiVersion } from '@bindery/kube';
+import { NoKindMatchError, parseApiVersion } from '@bindery/kube';
 import type { EventHandler, KubeObject, TypeRef } from '@bindery/kube';
 import { applyJsonPatch } from '@bindery/runtime';
 import type { AdmissionContext, AdmissionRequest, AdmissionResult } from '@bindery/runtime';
@@ -217,7 +217,7 @@ describe('BindingAdmissionController webhook rules', () => {
   });
   const plural = (type: TypeRef): Promise<{ resource: string }> =>
     type.kind === 'Missing'
-      ? Promise.reject(new Error('no kind "Missing"'))
+      ? Promise.reject(new NoKindMatchError({ group: 'example.com', version: 'v1', kind: 'Missing' }))
       : Promise.resolve({ resource: `${type.kind.toLowerCase()}s` });
   const rulesOf = (client: FakeClient): unknown =>
     (client.stored<KubeObject & { webhooks: Array<{ rules: unknown }> }>(configRef)?.webhooks ?? []).map(
@@ -265,6 +265,37 @@ describe('BindingAdmissionController webhook rules', () => {
     for (const name of ['b', 'c', 'd', 'e']) informer.delete(newEnvBinding({}, { name }));
     assert.equal(await controller.syncRules(), 'patched');
     assert.deepEqual((rulesOf(client) as unknown[])[1], []);
+  });
+
+  it('a transient discovery error never drops a kind: the rules stay as they were, and the sync is retried', async () => {
+    const client = new FakeClient({ objects: [webhookConfig()] });
+    const informer = new FakeInformer();
+    let discoveryDown = false;
+    const controller = controllerWith(informer, {
+      configurationName: 'bindings',
+      webhookName: 'bind.example.com',
+      client,
+      resourceFor: (type) =>
+        discoveryDown && type.kind === 'Job'
+          ? Promise.reject(new Error('GET /apis/batch/v1: 503 Service Unavailable'))
+          : plural(type),
+    });
+    informer.sync(newEnvBinding({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, { name: 'a' }));
+    assert.equal(await controller.syncRules(), 'patched');
+    const before = rulesOf(client);
+
+    // A Job binding arrives while discovery of batch/v1 fails: nothing is written without it…
+    discoveryDown = true;
+    informer.add(newEnvBinding({ apiVersion: 'batch/v1', kind: 'Job', name: 'migrate' }, { name: 'b' }));
+    await assert.rejects(controller.syncRules(), /503/);
+    assert.deepEqual(rulesOf(client), before);
+    // …and once discovery answers, the Job is in the rules.
+    discoveryDown = false;
+    assert.equal(await controller.syncRules(), 'patched');
+    assert.deepEqual(
+      ((rulesOf(client) as unknown[][])[1] ?? []).map((r) => (r as { resources: string[] }).resources),
+      [['deployments'], ['jobs']],
+    );
   });
 
   it('reports a missing configuration, and keeps the rules in step while running', async () => {

@@ -5,7 +5,7 @@
 // MutatingWebhookConfiguration to the subject kinds that bindings name, so the API server
 // sends it nothing else.
 
-import { isNotFound, isTombstone, parseApiVersion, realClock, sleep } from '@bindery/kube';
+import { NoKindMatchError, isNotFound, isTombstone, parseApiVersion, realClock, sleep } from '@bindery/kube';
 import type { EventHandler, KubeObject, Selector, TypeRef } from '@bindery/kube';
 import { deepEqual, deny, mutating, podSpecable } from '@bindery/runtime';
 import type {
@@ -38,7 +38,7 @@ export interface WebhookRulesOptions {
    * server (a `KubeClient`): a stale cached read would make the patch's test fail again.
    */
   client: Pick<Client, 'get' | 'patch'>;
-  /** The plural resource of a kind, for the rules: `(t) => kubeClient.discovery.resourceFor(t)`. */
+  /** The plural resource of a kind: `(t) => kubeClient.discovery.resourceFor(t)`. Only `NoKindMatchError` means "not served"; any other error is taken as transient. */
   resourceFor(type: TypeRef): Promise<{ resource: string }>;
   /** How often the rules are checked when no binding changed, to undo drift. Default 5 min. */
   resyncMs?: number;
@@ -160,7 +160,7 @@ export class BindingAdmissionController<B extends KubeObject> {
   }
 
   /** The rules the bindings call for: one per group/version, for CREATE and UPDATE of their subject kinds. */
-  async desiredRules(signal?: AbortSignal): Promise<WebhookRule[]> {
+  async desiredRules(_signal?: AbortSignal): Promise<WebhookRule[]> {
     const rules = this.#options.rules;
     if (!rules) return [];
     const byGroupVersion = new Map<string, Set<string>>();
@@ -172,7 +172,9 @@ export class BindingAdmissionController<B extends KubeObject> {
           resource = (await rules.resourceFor(type)).resource;
           this.#resources.set(key, resource);
         } catch (err) {
-          if (signal?.aborted) throw err;
+          // Any other error may be transient (discovery unavailable): writing rules without the
+          // kind would let its objects through unbound, so nothing is written and `start` retries.
+          if (!(err instanceof NoKindMatchError)) throw err;
           // A binding naming a kind that is not served binds nothing; the others still count.
           this.#log.warn({ err, subject: key }, 'subject kind is not served; left out of the webhook rules');
           continue;

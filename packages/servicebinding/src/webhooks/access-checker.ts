@@ -30,6 +30,8 @@ interface Review extends KubeObject {
 export class AccessChecker {
   readonly #options: AccessCheckerOptions;
   readonly #cache: LruCache<string, boolean>;
+  /** The last answer per key, however old: what stands when a review fails. As bounded as `#cache`. */
+  readonly #lastKnown: LruCache<string, boolean>;
 
   constructor(options: AccessCheckerOptions) {
     this.#options = options;
@@ -38,6 +40,7 @@ export class AccessChecker {
       ttlMs: options.ttlMs ?? 5 * 60_000,
       ...(options.clock ? { clock: options.clock } : {}),
     });
+    this.#lastKnown = new LruCache({ maxEntries: options.maxEntries ?? 1024 });
   }
 
   /** How many answers are cached. */
@@ -45,7 +48,10 @@ export class AccessChecker {
     return this.#cache.size;
   }
 
-  /** Whether the verb is allowed cluster-wide; an error counts as denied (and is not cached). */
+  /**
+   * Whether the verb is allowed cluster-wide. When the review fails, the last answer stands even if
+   * expired; with no answer yet the error is thrown: a transient failure is not a denial.
+   */
   async allowed(access: ResourceAccess, signal?: AbortSignal): Promise<boolean> {
     const key = `${access.verb} ${access.resource}.${access.group}`;
     const cached = this.#cache.get(key);
@@ -62,10 +68,13 @@ export class AccessChecker {
         signal ? { signal } : {},
       );
       allowed = review.status?.allowed === true;
-    } catch {
-      return false;
+    } catch (err) {
+      const last = this.#lastKnown.get(key);
+      if (last !== undefined) return last;
+      throw err;
     }
     this.#cache.set(key, allowed);
+    this.#lastKnown.set(key, allowed);
     return allowed;
   }
 }

@@ -30,7 +30,7 @@ import {
   webhookNames,
 } from './constants.ts';
 import { webhookRules } from './rules.ts';
-import type { WebhookRule } from './rules.ts';
+import type { KnownResource, WebhookRule } from './rules.ts';
 
 const ADMISSION = 'admissionregistration.k8s.io/v1';
 
@@ -77,6 +77,8 @@ export interface WebhookConfigurationsOptions {
 export interface DesiredRules {
   interceptor: WebhookRule[];
   trigger: WebhookRule[];
+  /** A kind kept from the last computation because of a transient error: compute again soon. */
+  incomplete: boolean;
 }
 
 interface WebhookConfiguration extends KubeObject {
@@ -92,6 +94,12 @@ export class WebhookConfigurationReconciler implements Runnable {
   readonly #names: Required<WebhookConfigurationNamesOptions>;
   #wake: (() => void) | undefined;
   #dirty = true;
+  /** Last known resource per kind, for each webhook's rules: a transient error keeps them. */
+  readonly #known = {
+    interceptor: new Map<string, KnownResource>(),
+    trigger: new Map<string, KnownResource>(),
+  };
+  #incomplete = false;
 
   constructor(options: WebhookConfigurationsOptions) {
     this.#options = options;
@@ -115,8 +123,9 @@ export class WebhookConfigurationReconciler implements Runnable {
       this.#dirty = false;
       let waitMs = this.#options.resyncMs ?? 5 * 60_000;
       try {
-        if ((await this.sync(signal)).includes('missing')) {
-          waitMs = backoffMs; // the manifests are not applied yet: look again soon
+        // Missing: the manifests are not applied yet. Incomplete: a kind's lookup failed. Soon, either way.
+        if ((await this.sync(signal)).includes('missing') || this.#incomplete) {
+          waitMs = backoffMs;
           backoffMs = Math.min(backoffMs * 2, 30_000);
         } else {
           backoffMs = 1_000;
@@ -153,8 +162,18 @@ export class WebhookConfigurationReconciler implements Runnable {
           !isDirectSecretReference(t) &&
           !(parseApiVersion(t.apiVersion).group === apiGroup && t.kind === serviceBindingKind),
       );
+    let incomplete = false;
+    const onTransientError = (type: TypeRef, err: unknown): void => {
+      incomplete = true;
+      this.#log.warn(
+        { kind: type.kind, apiVersion: type.apiVersion, err },
+        'kind kept in the webhook rules as last known: its lookup failed',
+      );
+    };
     const interceptor = await webhookRules(workloads, {
       resourceFor,
+      lastKnown: this.#known.interceptor,
+      onTransientError,
       allowed: (group, resource) => access.allowed({ group, resource, verb: 'update' }, signal),
       operations: ['CREATE', 'UPDATE'],
       onSkip,
@@ -162,6 +181,8 @@ export class WebhookConfigurationReconciler implements Runnable {
     const serviceKinds = new Set(services.map((t) => `${parseApiVersion(t.apiVersion).group}/${t.kind}`));
     const trigger = await webhookRules(dedupe([...workloads, ...services]), {
       resourceFor,
+      lastKnown: this.#known.trigger,
+      onTransientError,
       allowed: (group, resource) => access.allowed({ group, resource, verb: 'get' }, signal),
       operations: ['CREATE', 'UPDATE', 'DELETE'],
       // A Provisioned Service's `.status.binding.name` is usually written through `/status`.
@@ -169,12 +190,14 @@ export class WebhookConfigurationReconciler implements Runnable {
         serviceKinds.has(`${parseApiVersion(t.apiVersion).group}/${t.kind}`) ? ['status'] : [],
       onSkip,
     });
-    return { interceptor, trigger };
+    return { interceptor, trigger, incomplete };
   }
 
   /** Applies what differs, once; per configuration: `applied`, `unchanged` or `missing`. */
   async sync(signal?: AbortSignal): Promise<Array<'applied' | 'unchanged' | 'missing'>> {
+    this.#incomplete = false;
     const rules = await this.desiredRules(signal);
+    this.#incomplete = rules.incomplete;
     const selector = this.#options.namespaceSelector ?? this.#defaultNamespaceSelector();
     const results = [
       await this.#ensure(

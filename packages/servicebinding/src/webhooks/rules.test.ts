@@ -58,6 +58,63 @@ describe('webhookRules', () => {
     ]);
     assert.deepEqual(skipped.sort(), ['Job', 'Nope']);
   });
+  it('a transient discovery or access-check error keeps the kind as last known, and says so', async () => {
+    const types = [
+      { apiVersion: 'apps/v1', kind: 'Deployment' },
+      { apiVersion: 'batch/v1', kind: 'Job' },
+    ];
+    const lastKnown = new Map<string, { group: string; resource: string }>();
+    const options = { operations: ['CREATE'], lastKnown };
+    const first = await webhookRules(types, {
+      ...options,
+      resourceFor,
+      allowed: () => Promise.resolve(true),
+    });
+    assert.deepEqual(
+      first.map((r) => r.resources),
+      [['deployments'], ['jobs']],
+    );
+
+    const transient: string[] = [];
+    const unavailable = new Error('GET /apis/batch/v1: 503 Service Unavailable');
+    const discoveryDown = await webhookRules(types, {
+      ...options,
+      resourceFor: (t) => (t.kind === 'Job' ? Promise.reject(unavailable) : resourceFor(t)),
+      allowed: () => Promise.resolve(true),
+      onTransientError: (t) => transient.push(t.kind),
+    });
+    assert.deepEqual(discoveryDown, first);
+    const reviewsDown = await webhookRules(types, {
+      ...options,
+      resourceFor,
+      allowed: (group) => (group === 'batch' ? Promise.reject(unavailable) : Promise.resolve(true)),
+      onTransientError: (t) => transient.push(t.kind),
+    });
+    assert.deepEqual(reviewsDown, first);
+    assert.deepEqual(transient, ['Job', 'Job']);
+  });
+  it('a transient error for a kind never seen fails the whole computation: no rules without it are written', async () => {
+    await assert.rejects(
+      webhookRules([{ apiVersion: 'batch/v1', kind: 'Job' }], {
+        resourceFor,
+        allowed: () => Promise.reject(new Error('connection reset')),
+        operations: ['CREATE'],
+        lastKnown: new Map(),
+      }),
+      /Job: connection reset/,
+    );
+  });
+  it('a kind no longer served, or denied, is dropped from what is known', async () => {
+    const lastKnown = new Map([['batch/Job', { group: 'batch', resource: 'jobs' }]]);
+    const rules = await webhookRules([{ apiVersion: 'batch/v1', kind: 'Job' }], {
+      resourceFor,
+      allowed: () => Promise.resolve(false),
+      operations: ['CREATE'],
+      lastKnown,
+    });
+    assert.deepEqual(rules, []);
+    assert.equal(lastKnown.size, 0);
+  });
   it('no kinds: no rules (the webhook is called for nothing)', async () => {
     assert.deepEqual(
       await webhookRules([], { resourceFor, allowed: () => Promise.resolve(true), operations: ['CREATE'] }),

@@ -2,6 +2,7 @@
 // RI's WebhookRules): kind → plural resource by discovery, one rule per API group, every version
 // (`apiVersions: ["*"]`), resources sorted, and only resources the controller may act on.
 
+import { NoKindMatchError, parseApiVersion } from '@bindery/kube';
 import type { TypeRef } from '@bindery/kube';
 import type { ResourceFor } from '../resolver/index.ts';
 
@@ -14,43 +15,64 @@ export interface WebhookRule {
   scope: 'Namespaced' | 'Cluster' | '*';
 }
 
+/** What a kind resolved to, and was allowed, when the rules were last computed. */
+export interface KnownResource {
+  group: string;
+  resource: string;
+}
+
 export interface RulesOptions {
+  /** Kind → resource. Only `NoKindMatchError` means "not served"; any other error is transient. */
   resourceFor: ResourceFor;
-  /** Whether the controller may act on a resource (a SelfSubjectAccessReview, cached). */
+  /** Whether the controller may act on a resource (a SelfSubjectAccessReview, cached); throws when it cannot tell. */
   allowed: (group: string, resource: string) => Promise<boolean>;
   operations: readonly string[];
   /** Added per resource, e.g. `["status"]` gives `x` and `x/status`. */
   subresources?: (type: TypeRef) => readonly string[];
   /** A kind that is not served, or not allowed: left out, with the reason. */
   onSkip?: (type: TypeRef, reason: string) => void;
+  /**
+   * What each kind (by `group/Kind`) resolved to last time; kept up to date here. A kind whose
+   * discovery or access check fails transiently keeps its entry's rule. Kinds not asked for are
+   * forgotten, so it holds no more than the kinds bound.
+   */
+  lastKnown?: Map<string, KnownResource>;
+  /** A kind kept from `lastKnown` because of a transient error: the caller should compute again soon. */
+  onTransientError?: (type: TypeRef, err: unknown) => void;
 }
 
+/**
+ * The rules for `types`. A transient error never drops a kind: the kind keeps its last known rule,
+ * and without one the whole computation fails, so that no rules leaving it out are written.
+ */
 export async function webhookRules(types: readonly TypeRef[], options: RulesOptions): Promise<WebhookRule[]> {
   const byGroup = new Map<string, Set<string>>();
+  const known = options.lastKnown;
+  const asked = new Set<string>();
   for (const type of types) {
-    let resource: string;
-    let group: string;
+    const key = `${parseApiVersion(type.apiVersion).group}/${type.kind}`;
+    asked.add(key);
+    let info: KnownResource | undefined;
     try {
-      const info = await options.resourceFor(type);
-      resource = info.resource;
-      group = info.group;
+      info = await resolve(type, options);
     } catch (err) {
-      // A binding naming a kind that is not served binds nothing; the others still count.
-      options.onSkip?.(type, err instanceof Error ? err.message : String(err));
+      const last = known?.get(key);
+      if (last === undefined)
+        throw new Error(`${type.kind}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      options.onTransientError?.(type, err);
+      info = last;
+    }
+    if (info === undefined) {
+      known?.delete(key);
       continue;
     }
-    if (!(await options.allowed(group, resource))) {
-      options.onSkip?.(
-        type,
-        `the controller may not act on ${group === '' ? resource : `${resource}.${group}`}`,
-      );
-      continue;
-    }
-    let resources = byGroup.get(group);
-    if (!resources) byGroup.set(group, (resources = new Set()));
-    resources.add(resource);
-    for (const sub of options.subresources?.(type) ?? []) resources.add(`${resource}/${sub}`);
+    known?.set(key, info);
+    let resources = byGroup.get(info.group);
+    if (!resources) byGroup.set(info.group, (resources = new Set()));
+    resources.add(info.resource);
+    for (const sub of options.subresources?.(type) ?? []) resources.add(`${info.resource}/${sub}`);
   }
+  for (const key of known?.keys() ?? []) if (!asked.has(key)) known?.delete(key);
   return [...byGroup.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([group, resources]): WebhookRule => ({
@@ -60,4 +82,26 @@ export async function webhookRules(types: readonly TypeRef[], options: RulesOpti
       resources: [...resources].sort(),
       scope: 'Namespaced',
     }));
+}
+
+/** The kind's resource if it belongs in the rules, undefined if it does not; throws on a transient error. */
+async function resolve(type: TypeRef, options: RulesOptions): Promise<KnownResource | undefined> {
+  let info: KnownResource;
+  try {
+    const { group, resource } = await options.resourceFor(type);
+    info = { group, resource };
+  } catch (err) {
+    if (!(err instanceof NoKindMatchError)) throw err;
+    // A binding naming a kind that is not served binds nothing; the others still count.
+    options.onSkip?.(type, err.message);
+    return undefined;
+  }
+  if (!(await options.allowed(info.group, info.resource))) {
+    options.onSkip?.(
+      type,
+      `the controller may not act on ${info.group === '' ? info.resource : `${info.resource}.${info.group}`}`,
+    );
+    return undefined;
+  }
+  return info;
 }
