@@ -127,6 +127,26 @@ describe('bindery command line', () => {
     });
   });
 
+  it('parses broker', () => {
+    const b = args(['broker'], 'broker').args;
+    assert.deepEqual(b, {
+      namespace: 'bindery-broker',
+      bindAddress: { port: 8080 },
+      asyncDelayMs: 5000,
+      tokenReview: false,
+      insecureNoAuth: false,
+      minApiVersion: '2.13',
+      logLevel: 'info',
+    });
+    const tls = args(
+      ['broker', '--tls-cert-file', 'c', '--tls-key-file', 'k', '--token-review', '--async-delay', '0'],
+      'broker',
+    ).args;
+    assert.equal(tls.tlsCertFile, 'c');
+    assert.equal(tls.tokenReview, true);
+    assert.equal(tls.asyncDelayMs, 0);
+  });
+
   it('refuses mistakes with a message that names the mistake and the command', () => {
     const cases: Array<[string[], RegExp, string | undefined]> = [
       [[], /a command is required/, undefined],
@@ -150,6 +170,10 @@ describe('bindery command line', () => {
       [['manifests', '--namespace', 'Bad_NS'], /not a valid namespace name/, 'manifests'],
       [['manifests', '--webhook-port', '1'], /unknown option '--webhook-port'/, 'manifests'],
       [['dev', '--metrics-bind-address', 'nope'], /--metrics-bind-address: expected host:port/, 'dev'],
+      [['broker', '--bind-address', '0'], /cannot be turned off/, 'broker'],
+      [['broker', '--tls-cert-file', 'c'], /go together/, 'broker'],
+      [['broker', '--min-api-version', '3'], /--min-api-version: expected 2.MINOR/, 'broker'],
+      [['broker', '--async-delay', 'soon'], /--async-delay: expected an integer/, 'broker'],
     ];
     for (const [argv, message, command] of cases) {
       const err = usageError(argv);
@@ -178,6 +202,26 @@ describe('bindery main', () => {
     const none = await runMain([]);
     assert.equal(none.code, 2);
     assert.match(none.stderr, /Run 'bindery --help' to see the commands\.\n\nUsage: bindery <command>/);
+  });
+
+  it('refuses a broker nobody has to authenticate to, unless told so', async () => {
+    const saved = [process.env['BINDERY_BROKER_USERNAME'], process.env['BINDERY_BROKER_PASSWORD']];
+    delete process.env['BINDERY_BROKER_USERNAME'];
+    process.env['BINDERY_BROKER_PASSWORD'] = 'only-a-password';
+    try {
+      const half = await runMain(['broker', '--kubeconfig', '/nonexistent']);
+      assert.equal(half.code, 2);
+      assert.match(half.stderr, /set both BINDERY_BROKER_USERNAME and BINDERY_BROKER_PASSWORD/);
+      delete process.env['BINDERY_BROKER_PASSWORD'];
+      const none = await runMain(['broker', '--kubeconfig', '/nonexistent']);
+      assert.equal(none.code, 2);
+      assert.match(none.stderr, /choose how platforms authenticate/);
+      assert.ok(!none.stderr.includes('only-a-password'));
+    } finally {
+      if (saved[0] !== undefined) process.env['BINDERY_BROKER_USERNAME'] = saved[0];
+      if (saved[1] !== undefined) process.env['BINDERY_BROKER_PASSWORD'] = saved[1];
+      else delete process.env['BINDERY_BROKER_PASSWORD'];
+    }
   });
 
   it('prints the install bundle', async () => {

@@ -38,6 +38,10 @@ export async function main(argv: readonly string[], io: MainIO): Promise<number>
         const dev = await importDev();
         return await dev.runDev(invocation.args, io.signal, io);
       }
+      case 'broker': {
+        const { runBroker } = await import('./broker.ts');
+        return await runBroker(invocation.args, io.signal, io);
+      }
     }
   } catch (err) {
     if (err instanceof UsageError) {

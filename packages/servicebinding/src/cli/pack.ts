@@ -1,4 +1,4 @@
-// Packs the production artifacts: @bindery/kube, runtime, bindings and servicebinding (with the
+// Packs the production artifacts: @bindery/kube, osb-broker, runtime, bindings and servicebinding (with the
 // `bindery` bin) as npm tarballs of compiled JavaScript.
 //
 // Why a build: the workspace packages export their .ts sources, which Node runs directly in the
@@ -21,7 +21,7 @@ const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /** In dependency order. */
-export const productionPackages = ['kube', 'runtime', 'bindings', 'servicebinding'] as const;
+export const productionPackages = ['kube', 'osb-broker', 'runtime', 'bindings', 'servicebinding'] as const;
 
 export interface PackOptions {
   /** Where the tarballs go. */
