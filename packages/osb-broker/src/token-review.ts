@@ -7,6 +7,7 @@
 // polling `last_operation` does not cost two API requests per poll.
 
 import { createHash } from 'node:crypto';
+import { LruCache } from '@bindery/kube';
 import type { KubeClient } from '@bindery/kube';
 import type { AuthResult, Authenticator } from './auth.ts';
 import type { AuthenticatedUser } from './broker.ts';
@@ -28,47 +29,13 @@ interface TokenReviewStatus {
   audiences?: string[];
 }
 
-interface Cached {
-  result: AuthResult;
-  expires: number;
-}
-
-/** A map that forgets entries after `ttlMs` and drops the oldest beyond `size`. */
-class TtlCache {
-  readonly #entries = new Map<string, Cached>();
-  readonly #ttlMs: number;
-  readonly #size: number;
-
-  constructor(ttlMs: number, size: number) {
-    this.#ttlMs = ttlMs;
-    this.#size = size;
-  }
-
-  get(key: string): AuthResult | undefined {
-    const entry = this.#entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expires <= Date.now()) {
-      this.#entries.delete(key);
-      return undefined;
-    }
-    return entry.result;
-  }
-
-  set(key: string, result: AuthResult): void {
-    if (this.#ttlMs <= 0) return;
-    this.#entries.delete(key);
-    this.#entries.set(key, { result, expires: Date.now() + this.#ttlMs });
-    while (this.#entries.size > this.#size) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.#entries.delete(oldest);
-    }
-  }
-}
-
 /** Bearer tokens checked with TokenReview and authorized with SubjectAccessReview. */
 export function tokenReviewAuth(options: TokenReviewAuthOptions): Authenticator {
-  const cache = new TtlCache(options.cacheTtlMs ?? 10_000, options.cacheSize ?? 1000);
+  const ttlMs = options.cacheTtlMs ?? 10_000;
+  const cache =
+    ttlMs > 0
+      ? new LruCache<string, AuthResult>({ maxEntries: options.cacheSize ?? 1000, ttlMs })
+      : undefined;
   const client = options.client;
   return {
     scheme: 'Bearer',
@@ -76,7 +43,7 @@ export function tokenReviewAuth(options: TokenReviewAuthOptions): Authenticator 
       const verb = request.method.toLowerCase();
       // The token itself is never a key: only its digest is kept in memory.
       const key = `${createHash('sha256').update(token).digest('hex')} ${verb} ${request.path}`;
-      const cached = cache.get(key);
+      const cached = cache?.get(key);
       if (cached) return cached;
 
       const review = await client.request<{ status?: TokenReviewStatus }>({
@@ -118,7 +85,7 @@ export function tokenReviewAuth(options: TokenReviewAuthOptions): Authenticator 
           ? { allowed: true, user: authenticated }
           : { allowed: false, status: 403 };
       }
-      cache.set(key, result);
+      cache?.set(key, result);
       return result;
     },
   };
