@@ -22,11 +22,21 @@ export function aggregateResults(...results: Array<Result | void | undefined>): 
 
 /**
  * Thrown by a sub-reconciler to stop the rest of a `Sequence` without failing:
- * the status is still written and the reconcile counts as a success.
+ * the status is still written and the reconcile counts as a success. Like
+ * reconciler.io's `ErrHaltSubReconcilers` returned with a Result, it carries the
+ * result so far (`result`): a halted reconcile still requeues when it asked to.
  */
 export class HaltSubReconcilers extends Error {
-  constructor(reason = 'halted') {
+  readonly result: Result;
+
+  constructor(reason = 'halted', result: Result = {}) {
     super(reason);
     this.name = 'HaltSubReconcilers';
+    this.result = aggregateResults(result);
+  }
+
+  /** The same halt, carrying `earlier` aggregated with its own result. */
+  withResult(earlier: Result | void | undefined): HaltSubReconcilers {
+    return new HaltSubReconcilers(this.message, aggregateResults(earlier, this.result));
   }
 }

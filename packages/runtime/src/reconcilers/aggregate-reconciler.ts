@@ -100,11 +100,12 @@ export class AggregateReconciler<T extends KubeObject> implements Reconciler {
     // What the server has, before the sub-reconciler edits `resource` (which the default desired is).
     const actual = deepCopy(resource);
 
-    let result: Result = {};
+    let result: Result;
     try {
       result = (await this.#options.reconciler?.reconcile(ctx, resource)) ?? {};
     } catch (err) {
       if (!(err instanceof HaltSubReconcilers)) throw err;
+      result = err.result;
     }
 
     const desired = this.#options.desired

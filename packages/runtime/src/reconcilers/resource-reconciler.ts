@@ -13,7 +13,7 @@ export interface ResourceReconcilerOptions<T extends KubeObject> {
   name: string;
   /** The type reconciled: what requests name. */
   type: TypeRef;
-  /** Typically a Sequence. `HaltSubReconcilers` stops it and counts as success. */
+  /** Typically a Sequence. `HaltSubReconcilers` stops it and counts as success, with the halt's result. */
   reconciler: SubReconciler<T>;
   /** Extra watches and indexes, besides the sub-reconcilers' own. */
   setup?: (ctx: SetupContext) => void | Promise<void>;
@@ -89,7 +89,9 @@ export class ResourceReconciler<T extends KubeObject> implements Reconciler {
     try {
       result = (await this.#options.reconciler.reconcile(ctx, resource)) ?? {};
     } catch (err) {
-      if (!(err instanceof HaltSubReconcilers)) failure = { err };
+      // reconciler.io returns the halt's result: a halted reconcile may still ask to requeue.
+      if (err instanceof HaltSubReconcilers) result = err.result;
+      else failure = { err };
     }
     // Only a successful reconcile has observed this generation.
     if (!failure) copyGeneration(resource);

@@ -83,3 +83,44 @@ reconcilerTests('Sequence halting under a ResourceReconciler', {
     },
   },
 });
+
+subReconcilerTests<Thing>('Sequence halting with a result', {
+  reconciler: () =>
+    new Sequence<Thing>([
+      record('a', { result: { requeueAfterMs: 5000 } }),
+      record('b', { error: new HaltSubReconcilers('service gone', { requeueAfterMs: 60_000 }) }),
+      record('c'),
+    ]),
+  rows: {
+    'the halt carries the results so far, the soonest requeue first': {
+      resource: thing(),
+      expectResource: thing(['a', 'b']),
+      shouldErr: /service gone/,
+      verify: (_r, err) => {
+        assert.ok(err instanceof HaltSubReconcilers);
+        assert.deepEqual(err.result, { requeueAfterMs: 5000 });
+      },
+    },
+  },
+});
+
+reconcilerTests('Sequence halting with a result under a ResourceReconciler', {
+  reconciler: () =>
+    new ResourceReconciler<Thing>({
+      name: 'ThingReconciler',
+      type: { apiVersion: 'example.com/v1', kind: 'Thing' },
+      reconciler: new Sequence<Thing>([
+        record('a'),
+        record('b', { error: new HaltSubReconcilers('not found', { requeueAfterMs: 60_000 }) }),
+      ]),
+    }),
+  rows: {
+    "reconciler.io's rule: the halt's result is returned": {
+      request: { namespace: 'ns', name: 't' },
+      givenObjects: [{ ...thing(), metadata: { ...thing().metadata, generation: 4 } }],
+      expectStatusUpdates: [{ ...thing(), status: { calls: ['a', 'b'], observedGeneration: 4 } }],
+      expectEvents: [newEvent(thing(), 'Normal', 'StatusUpdated', 'Updated status')],
+      expectedResult: { requeueAfterMs: 60_000 },
+    },
+  },
+});

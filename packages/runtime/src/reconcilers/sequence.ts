@@ -1,6 +1,6 @@
 import type { KubeObject } from '@bindery/kube';
 import type { ReconcileContext, SetupContext, SubReconciler } from '../reconciler.ts';
-import { aggregateResults } from '../result.ts';
+import { HaltSubReconcilers, aggregateResults } from '../result.ts';
 import type { Result } from '../result.ts';
 
 export interface SequenceOptions<T extends KubeObject> {
@@ -11,8 +11,8 @@ export interface SequenceOptions<T extends KubeObject> {
 /**
  * Runs sub-reconcilers in order and aggregates their results (the soonest
  * requeue wins). The first error stops the sequence and is thrown, and so is
- * `HaltSubReconcilers`, so enclosing sequences stop too; the
- * ResourceReconciler treats a halt as success.
+ * `HaltSubReconcilers`, so enclosing sequences stop too; a halt carries the
+ * results aggregated so far, and the ResourceReconciler returns them as a success.
  */
 export class Sequence<T extends KubeObject> implements SubReconciler<T> {
   readonly name: string;
@@ -32,7 +32,12 @@ export class Sequence<T extends KubeObject> implements SubReconciler<T> {
     let result: Result = {};
     for (const r of this.reconcilers) {
       const log = ctx.log.child({ subReconciler: r.name });
-      result = aggregateResults(result, await r.reconcile({ ...ctx, log }, resource));
+      try {
+        result = aggregateResults(result, await r.reconcile({ ...ctx, log }, resource));
+      } catch (err) {
+        if (err instanceof HaltSubReconcilers) throw err.withResult(result);
+        throw err;
+      }
     }
     return result;
   }

@@ -1,6 +1,6 @@
 import type { KubeObject } from '@bindery/kube';
 import type { ReconcileContext, SetupContext, SubReconciler } from '../reconciler.ts';
-import { aggregateResults } from '../result.ts';
+import { HaltSubReconcilers, aggregateResults } from '../result.ts';
 import type { Result } from '../result.ts';
 
 /** What `catch` decides: the result to go on with, and the error (if any) to throw. */
@@ -41,6 +41,8 @@ export class TryCatch<T extends KubeObject> implements SubReconciler<T> {
       result = (await this.#options.try.reconcile(ctx, resource)) ?? {};
     } catch (err) {
       failure = { err };
+      // reconciler.io hands Catch the result returned with the error: a halt carries one.
+      if (err instanceof HaltSubReconcilers) result = err.result;
     }
     if (this.#options.catch) {
       const [caughtResult, caughtErr] = await this.#options.catch(ctx, resource, result, failure?.err);

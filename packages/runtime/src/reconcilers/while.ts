@@ -1,6 +1,6 @@
 import type { KubeObject } from '@bindery/kube';
 import type { ReconcileContext, SetupContext, SubReconciler } from '../reconciler.ts';
-import { aggregateResults } from '../result.ts';
+import { HaltSubReconcilers, aggregateResults } from '../result.ts';
 import type { Result } from '../result.ts';
 import { StashKey } from '../stash.ts';
 
@@ -59,6 +59,10 @@ export class While<T extends KubeObject> implements SubReconciler<T> {
         if (!(await this.#options.condition(iterCtx, resource))) break;
         result = aggregateResults(result, await this.#options.reconciler.reconcile(iterCtx, resource));
       }
+    } catch (err) {
+      // A halt keeps what earlier iterations asked for.
+      if (err instanceof HaltSubReconcilers) throw err.withResult(result);
+      throw err;
     } finally {
       // Nested loops: the enclosing loop sees its own index again.
       if (outer === undefined) ctx.stash.delete(iterationKey);

@@ -304,6 +304,8 @@ reconcilerTests('ServiceBinding reconciler', {
         newEvent(by, 'Warning', 'ServiceNotFound', 'the service AccountService "my-service" was not found'),
         statusUpdated,
       ],
+      // Halted, and still polled: nothing else would tell the controller that the service is back.
+      expectedResult: { requeueAfterMs: 60_000 },
     },
     'SA-2 SB-20 AMB-3: service forbidden: False, naming the missing verb and resource': {
       request,
@@ -331,6 +333,8 @@ reconcilerTests('ServiceBinding reconciler', {
         }),
       ],
       expectEvents: [newEvent(by, 'Warning', 'ServiceForbidden', forbiddenMessage()), statusUpdated],
+      // Retried: the user guide's fix is to add a ClusterRole, and no event follows that.
+      expectedResult: { requeueAfterMs: 60_000 },
     },
     'AMB-3: any other error reading the service is retried, status untouched': {
       request,

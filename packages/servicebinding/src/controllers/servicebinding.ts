@@ -397,10 +397,14 @@ function resolveBindingSecret(
       } catch (err) {
         let reason: string;
         let message: string;
+        // Retried even when halted: no watch event follows a CRD being installed or a
+        // ClusterRole being added, and a polled service's creation has none either.
+        let retry: Result = { requeueAfterMs: pollMs };
         if (isNotFound(err)) {
           // AMB-1: not found is False, as the spec says (the RI says Unknown).
           reason = ServiceBindingReasons.serviceNotFound;
           message = `${what} was not found`;
+          retry = poll;
         } else if (err instanceof NoKindMatchError) {
           reason = ServiceBindingReasons.serviceNotFound;
           message = `${what} was not found: ${err.message}`;
@@ -418,7 +422,7 @@ function resolveBindingSecret(
         cond.markFalse(ServiceBindingConditions.serviceAvailable, reason, message);
         warn(ctx, binding, reason, message);
         // The workloads keep what they have: a service that is back needs no new rollout.
-        throw new HaltSubReconcilers(reason);
+        throw new HaltSubReconcilers(reason, retry);
       }
 
       if (resolved.secretName === undefined) {
