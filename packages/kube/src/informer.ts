@@ -225,13 +225,23 @@ export class SharedInformer<T extends KubeObject = KubeObject> implements Reflec
   waitForSync(signal?: AbortSignal): Promise<void> {
     if (this.hasSynced()) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const onAbort = (): void =>
-        reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#syncWaiters.push(() => {
+      const wake = (): void => {
         signal?.removeEventListener('abort', onAbort);
         resolve();
-      });
+      };
+      // A wait that gives up leaves nothing behind: an informer that never syncs must not
+      // collect one waiter per retry.
+      const onAbort = (): void => {
+        const i = this.#syncWaiters.indexOf(wake);
+        if (i >= 0) this.#syncWaiters.splice(i, 1);
+        reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      };
+      if (signal?.aborted) {
+        onAbort();
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#syncWaiters.push(wake);
     });
   }
 
@@ -362,7 +372,7 @@ export class SharedInformerFactory {
   readonly #defaults: Omit<SharedInformerOptions<KubeObject>, 'client' | 'type'>;
   readonly #informers = new Map<string, SharedInformer<KubeObject>>();
   readonly #transforms = new Map<string, TransformFunc>();
-  readonly #running = new Map<string, Promise<void>>();
+  readonly #running = new Map<string, { done: Promise<void>; stop: AbortController }>();
   #signal: AbortSignal | undefined;
 
   constructor(options: { client: KubeClient } & Omit<SharedInformerOptions<KubeObject>, 'client' | 'type'>) {
@@ -372,14 +382,7 @@ export class SharedInformerFactory {
   }
 
   informerFor<T extends KubeObject = KubeObject>(key: InformerKey): SharedInformer<T> {
-    const id = JSON.stringify([
-      key.type.apiVersion,
-      key.type.kind,
-      key.namespace ?? '',
-      key.labelSelector ?? '',
-      key.fieldSelector ?? '',
-      key.metadataOnly ?? false,
-    ]);
+    const id = informerId(key);
     let informer = this.#informers.get(id);
     if (!informer) {
       const transform = this.#transforms.get(typeId(key.type)) ?? this.#defaults.transform;
@@ -410,6 +413,22 @@ export class SharedInformerFactory {
     this.#transforms.set(id, transform);
   }
 
+  /** Whether an informer for `key` exists (without creating one). */
+  has(key: InformerKey): boolean {
+    return this.#informers.has(informerId(key));
+  }
+
+  /**
+   * Stops the informer for `key` and forgets it, with its cache and handlers: for informers
+   * started on demand once nothing needs them. A later `informerFor` starts a new one.
+   */
+  remove(key: InformerKey): void {
+    const id = informerId(key);
+    this.#informers.delete(id);
+    this.#running.get(id)?.stop.abort();
+    this.#running.delete(id);
+  }
+
   /** Starts every informer, and any asked for later, until the signal aborts. */
   start(signal: AbortSignal): void {
     this.#signal = signal;
@@ -426,19 +445,29 @@ export class SharedInformerFactory {
 
   /** Resolves when every started informer has stopped. */
   async shutdown(): Promise<void> {
-    await Promise.allSettled(this.#running.values());
+    await Promise.allSettled([...this.#running.values()].map((r) => r.done));
   }
 
   #run(id: string, informer: SharedInformer<KubeObject>, signal: AbortSignal): void {
-    this.#running.set(
-      id,
-      informer
-        .run(signal)
-        .catch((err: unknown) => this.#defaults.onError?.(err, `informer ${informer.type.kind}`)),
-    );
+    const stop = new AbortController();
+    const done = informer
+      .run(AbortSignal.any([signal, stop.signal]))
+      .catch((err: unknown) => this.#defaults.onError?.(err, `informer ${informer.type.kind}`));
+    this.#running.set(id, { done, stop });
   }
 }
 
 function typeId(type: TypeRef): string {
   return `${type.apiVersion}/${type.kind}`;
+}
+
+function informerId(key: InformerKey): string {
+  return JSON.stringify([
+    key.type.apiVersion,
+    key.type.kind,
+    key.namespace ?? '',
+    key.labelSelector ?? '',
+    key.fieldSelector ?? '',
+    key.metadataOnly ?? false,
+  ]);
 }

@@ -21,6 +21,23 @@ export interface CachedClientOptions {
   informers: SharedInformerFactory;
   /** Aborts waits for a cache to sync. */
   signal?: AbortSignal;
+  /**
+   * The longest a read waits for a kind's first list (a kind that may not be listed never
+   * syncs, and must not hold a worker for ever). Default 30 s.
+   */
+  syncTimeoutMs?: number;
+}
+
+/** A read gave up waiting for the first list of a kind. */
+export class CacheSyncTimeoutError extends Error {
+  constructor(type: TypeRef, timeoutMs: number, lastError: string | undefined) {
+    super(
+      `the cache of ${type.kind} (${type.apiVersion}) did not sync within ${Math.round(timeoutMs / 1000)} s${
+        lastError ? `: ${lastError}` : ''
+      }`,
+    );
+    this.name = 'CacheSyncTimeoutError';
+  }
 }
 
 /**
@@ -32,11 +49,13 @@ export class CachedClient implements Client {
   readonly #client: KubeClient;
   readonly #informers: SharedInformerFactory;
   readonly #signal: AbortSignal | undefined;
+  readonly #syncTimeoutMs: number;
 
   constructor(options: CachedClientOptions) {
     this.#client = options.client;
     this.#informers = options.informers;
     this.#signal = options.signal;
+    this.#syncTimeoutMs = options.syncTimeoutMs ?? 30_000;
   }
 
   async get<T extends KubeObject = KubeObject>(ref: ObjectRef, options: GetOptions = {}): Promise<T> {
@@ -128,8 +147,14 @@ export class CachedClient implements Client {
       // As controller-runtime's RESTMapper does: a kind the API server does not serve fails now
       // (NoKindMatchError) instead of holding the worker until a sync that can never happen.
       await this.#client.discovery.resourceFor(type);
-      const signals = [signal, this.#signal].filter((s): s is AbortSignal => s !== undefined);
-      await informer.waitForSync(signals.length > 0 ? AbortSignal.any(signals) : undefined);
+      const deadline = AbortSignal.timeout(this.#syncTimeoutMs);
+      const signals = [signal, this.#signal, deadline].filter((s): s is AbortSignal => s !== undefined);
+      try {
+        await informer.waitForSync(AbortSignal.any(signals));
+      } catch (err) {
+        if (!deadline.aborted || signal?.aborted || this.#signal?.aborted) throw err;
+        throw new CacheSyncTimeoutError(type, this.#syncTimeoutMs, informer.state.lastError);
+      }
     }
     return informer;
   }

@@ -33,6 +33,7 @@ export * from './reconcilers/with-finalizer.ts';
 export * from './reconcilers/admission-webhook-adapter.ts';
 export * from './webhook/index.ts';
 export * from './cached-client.ts';
+export * from './on-demand-informers.ts';
 export * from './controller.ts';
 export * from './metrics.ts';
 export * from './manager.ts';

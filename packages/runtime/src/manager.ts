@@ -8,7 +8,7 @@ import {
   realClock,
   stripManagedFields,
 } from '@bindery/kube';
-import type { Clock, KubeClient, TransformFunc, TypeRef } from '@bindery/kube';
+import type { Clock, KubeClient, SharedInformer, TransformFunc, TypeRef } from '@bindery/kube';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
@@ -62,7 +62,22 @@ export interface ManagerOptions {
    * (controller-runtime's `DefaultTransform`). Default `stripManagedFields`; `false` keeps objects whole.
    */
   cacheTransform?: TransformFunc | false;
+  /**
+   * How often every informer hands each cached object to its handlers again (controller-runtime's
+   * `SyncPeriod`), so every object is reconciled at least this often even when nothing changes:
+   * the tracker's leases and anything that waits on a change no watch reports rely on it.
+   * Default 10 h, as controller-runtime; 0 turns it off.
+   */
+  syncPeriodMs?: number;
+  /**
+   * How long a read through the cached client waits for the first list of a kind it has not
+   * cached yet before failing (a kind that may not be listed never syncs). Default 30 s.
+   */
+  cacheSyncTimeoutMs?: number;
 }
+
+/** controller-runtime's default SyncPeriod. */
+export const defaultSyncPeriodMs = 10 * 60 * 60 * 1000;
 
 /** Report of one health or readiness check. */
 type Check = () => boolean;
@@ -86,6 +101,8 @@ export class Manager {
   readonly #readyChecks = new Map<string, Check>();
   readonly #stop = new AbortController();
   readonly #servers: Server[] = [];
+  /** The informers that existed once the controllers were set up; undefined before. */
+  #atStart: SharedInformer[] | undefined;
   #recorder: EventRecorder | undefined;
   #leading = false;
   #metricsAddress: { host: string; port: number } | undefined;
@@ -97,15 +114,18 @@ export class Manager {
     this.log = options.log ?? pino({ name: options.name ?? 'bindery' });
     this.registry = options.registry ?? defaultRegistry();
     const transform = options.cacheTransform ?? stripManagedFields;
+    const syncPeriodMs = options.syncPeriodMs ?? defaultSyncPeriodMs;
     this.informers = new SharedInformerFactory({
       client: options.client,
       ...(transform ? { transform } : {}),
+      ...(syncPeriodMs > 0 ? { resyncPeriodMs: syncPeriodMs } : {}),
       onError: (err, context) => this.log.warn({ err, context }, 'informer error; retrying'),
     });
     this.cachedClient = new CachedClient({
       client: options.client,
       informers: this.informers,
       signal: this.#stop.signal,
+      ...(options.cacheSyncTimeoutMs !== undefined ? { syncTimeoutMs: options.cacheSyncTimeoutMs } : {}),
     });
     const clock = options.clock ?? realClock;
     let recorder = options.recorder;
@@ -128,10 +148,13 @@ export class Manager {
       clock,
       log: this.log,
     };
-    this.addReadyCheck('informers', () => this.informers.informers().every((i) => i.hasSynced()));
+    // Only the caches the controllers need at start: an informer started later on demand (a kind a
+    // binding names) may never sync or may keep failing, and that must not take the replica out of
+    // service or get it restarted; whoever started it reports on it.
+    this.addReadyCheck('informers', () => this.#startupInformers().every((i) => i.hasSynced()));
     this.addHealthCheck('watches', () =>
       // A watch failing again and again for minutes is a stuck replica: restart it.
-      this.informers.informers().every((i) => i.state.consecutiveFailures < 20),
+      this.#startupInformers().every((i) => i.state.consecutiveFailures < 20),
     );
   }
 
@@ -191,6 +214,7 @@ export class Manager {
       informer: (type, metadataOnly) => this.informer(type, metadataOnly ?? false),
     };
     for (const c of this.#controllers) await c.setup(host);
+    this.#atStart = this.informers.informers();
 
     // Every replica: webhooks, caches, and runnables that need no leadership.
     const everywhere = this.#runnables
@@ -263,6 +287,10 @@ export class Manager {
     signal.removeEventListener('abort', onAbort);
     log.info('manager stopped');
     if (lostLeadership) throw new Error('leader election lost');
+  }
+
+  #startupInformers(): SharedInformer[] {
+    return this.#atStart ?? this.informers.informers();
   }
 
   /** Waits for in-flight reconciles to finish, up to the graceful shutdown timeout. */
