@@ -27,6 +27,7 @@ import {
 import type { ServiceBinding } from '../apis/index.ts';
 import { CRONJOB_MAPPING } from '../projector/index.ts';
 import type { ResourceFor } from '../resolver/index.ts';
+import type { KindWatcher, WatchDenied } from './kind-watcher.ts';
 import {
   bindWorkload,
   defaultMappingsFieldManager,
@@ -46,6 +47,8 @@ const resources: Record<string, string> = {
   Deployment: 'deployments',
   CronJob: 'cronjobs',
   AccountService: 'accountservices',
+  PolledService: 'polledservices',
+  Gizmo: 'gizmos',
   Secret: 'secrets',
   ServiceBinding: 'servicebindings',
 };
@@ -199,7 +202,7 @@ const selectorTrack = newTrackRequest(
 
 const cronJobSpec = { workload: { apiVersion: 'batch/v1', kind: 'CronJob', name: 'nightly' } };
 const workloadNotFound = 'the workload was not found: Deployment "my-workload" in namespace "default"';
-const gadgetNotServed = 'the workload was not found: no kind "Gadget" is served in example.com/v1';
+const gadgetNotServed = 'the workload kind is not served: no kind "Gadget" is served in example.com/v1';
 const listForbidden = `the controller does not have permission to list the workloads: needs "list" on deployments.apps (${forbiddenError({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: '' }, 'list').status.message ?? ''})`;
 const updateForbidden = `Deployment default/my-workload: the controller does not have permission to update the workloads: needs "update" on deployments.apps (${forbiddenError({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'my-workload' }, 'update').status.message ?? ''})`;
 const invalidUpdate = `Deployment default/my-workload: ${invalidError({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'my-workload' }, 'spec.template: Invalid value: "...": field is immutable').status.message ?? ''}`;
@@ -772,7 +775,7 @@ reconcilerTests('ServiceBinding reconciler', {
           assert.ok(spec['template'], 'projected at .spec.template, the PodSpec-able default');
         },
       },
-    'WorkloadNotFound: a workload kind the API server does not serve': {
+    'WorkloadKindNotFound: a workload kind the API server does not serve': {
       request,
       givenObjects: [
         bound({ spec: { workload: { apiVersion: 'example.com/v1', kind: 'Gadget', name: 'g' } } }),
@@ -787,13 +790,13 @@ reconcilerTests('ServiceBinding reconciler', {
         bound({
           spec: { workload: { apiVersion: 'example.com/v1', kind: 'Gadget', name: 'g' } },
           status: status([
-            ready('False', 'WorkloadNotFound', gadgetNotServed),
+            ready('False', 'WorkloadKindNotFound', gadgetNotServed),
             serviceAvailable('True', 'ResolvedBindingSecret'),
-            workloadProjected('False', 'WorkloadNotFound', gadgetNotServed),
+            workloadProjected('False', 'WorkloadKindNotFound', gadgetNotServed),
           ]),
         }),
       ],
-      expectEvents: [newEvent(by, 'Warning', 'WorkloadNotFound', gadgetNotServed), statusUpdated],
+      expectEvents: [newEvent(by, 'Warning', 'WorkloadKindNotFound', gadgetNotServed), statusUpdated],
       expectedResult: { requeueAfterMs: 60_000 },
     },
     'SB-6 RC-2: an invalid spec (name and selector) is False InvalidSpec, and nothing is touched': {
@@ -927,6 +930,172 @@ reconcilerTests('ServiceBinding reconciler', {
     },
   },
 });
+
+/** Watches every kind but those it is told to deny, and records what it is asked. */
+class FakeKindWatcher implements KindWatcher {
+  readonly calls: string[] = [];
+  readonly #deny: Readonly<Record<string, WatchDenied>>;
+
+  constructor(deny: Readonly<Record<string, WatchDenied>>) {
+    this.#deny = deny;
+  }
+
+  watch(_holder: unknown, slot: string, type: TypeRef): Promise<WatchDenied | undefined> {
+    this.calls.push(`watch ${slot} ${type.kind}`);
+    return Promise.resolve(this.#deny[type.kind]);
+  }
+
+  release(_holder: unknown, slot?: string): void {
+    this.calls.push(`release ${slot ?? '*'}`);
+  }
+}
+
+let watcher = new FakeKindWatcher({});
+const gizmo = { apiVersion: 'example.com/v1', kind: 'Gizmo', name: 'g' };
+const secretRef = { apiVersion: 'v1', kind: 'Secret', name: 'my-secret' };
+const gizmoForbidden =
+  'the controller may not watch the workloads: needs "list", "watch" on gizmos.example.com';
+const secretNotWorkload =
+  'Secret (v1) is not a workload: it has no pod template, and no ClusterWorkloadResourceMapping describes it';
+const polledNote =
+  'the controller may not watch PolledService (needs "watch" on polledservices.example.com): the service is polled every 60 s';
+const polledService: KubeObject = {
+  ...service(),
+  kind: 'PolledService',
+};
+
+reconcilerTests('ServiceBinding reconciler with kinds watched on demand', {
+  reconciler: () => {
+    watcher = new FakeKindWatcher({
+      Gizmo: { resource: 'gizmos.example.com', missing: ['list', 'watch'] },
+      PolledService: { resource: 'polledservices.example.com', missing: ['watch'] },
+    });
+    return serviceBindingReconciler({ resourceFor, kindWatcher: watcher });
+  },
+  rows: {
+    'a Provisioned Service kind the controller may watch is watched, not polled': {
+      request,
+      givenObjects: [bound(), service(), projected(deployment())],
+      expectTracks: resolvedTracks,
+      // Nothing to poll for: the watch of the service enqueues the binding.
+      expectedResult: {},
+      verify: () => assert.deepEqual(watcher.calls, ['watch service AccountService']),
+    },
+    'a Provisioned Service kind the controller may not watch is polled, and ServiceAvailable says so': {
+      request,
+      givenObjects: [
+        bound({ spec: { service: { ...binding().spec.service, kind: 'PolledService' } } }),
+        polledService,
+        projected(deployment()),
+      ],
+      expectTracks: [
+        newTrackRequest({ ...polledService, ...refOf(polledService) }, by),
+        tracks.secret,
+        tracks.workload,
+        tracks.mapping,
+      ],
+      expectStatusUpdates: [
+        bound({
+          spec: { service: { ...binding().spec.service, kind: 'PolledService' } },
+          status: status([
+            ready('True', 'ServiceBound'),
+            serviceAvailable('True', 'ResolvedBindingSecret', polledNote),
+            workloadProjected('True', 'WorkloadProjected'),
+          ]),
+        }),
+      ],
+      expectEvents: [statusUpdated],
+      expectedResult: { requeueAfterMs: 60_000 },
+    },
+    'WorkloadKindNotSupported: v1 Secret as the workload is refused before anything lists Secrets': {
+      request,
+      givenObjects: [bound({ spec: { service: secretRef, workload: secretRef } }), secret()],
+      expectTracks: [tracks.secret, tracks.secret],
+      expectStatusUpdates: [
+        bound({
+          spec: { service: secretRef, workload: secretRef },
+          status: status([
+            ready('False', 'WorkloadKindNotSupported', secretNotWorkload),
+            serviceAvailable('True', 'ResolvedBindingSecret'),
+            workloadProjected('False', 'WorkloadKindNotSupported', secretNotWorkload),
+          ]),
+        }),
+      ],
+      expectEvents: [newEvent(by, 'Warning', 'WorkloadKindNotSupported', secretNotWorkload), statusUpdated],
+      verify: (_result, _err, config) => {
+        assert.deepEqual(
+          config.client.actions.filter((a) => a.verb === 'list').map((a) => a.ref.kind),
+          [],
+          'no list of Secrets',
+        );
+        assert.deepEqual(watcher.calls, ['release service', 'release workload']);
+      },
+    },
+    'WorkloadForbidden: a workload kind the controller may not list and watch is never listed, and retried': {
+      request,
+      givenObjects: [bound({ spec: { workload: gizmo } }), service()],
+      expectTracks: [
+        tracks.service,
+        tracks.secret,
+        newTrackRequest({ ...gizmo, namespace: ns }, by),
+        newTrackRequest(
+          {
+            apiVersion: 'servicebinding.io/v1',
+            kind: 'ClusterWorkloadResourceMapping',
+            name: 'gizmos.example.com',
+          },
+          by,
+        ),
+      ],
+      expectStatusUpdates: [
+        bound({
+          spec: { workload: gizmo },
+          status: status([
+            ready('False', 'WorkloadForbidden', gizmoForbidden),
+            serviceAvailable('True', 'ResolvedBindingSecret'),
+            workloadProjected('False', 'WorkloadForbidden', gizmoForbidden),
+          ]),
+        }),
+      ],
+      expectEvents: [newEvent(by, 'Warning', 'WorkloadForbidden', gizmoForbidden), statusUpdated],
+      // A ClusterRole granted later is noticed by no watch.
+      expectedResult: { requeueAfterMs: 60_000 },
+      verify: (_result, _err, config) => {
+        assert.equal(
+          config.client.actions.some((a) => a.verb === 'list'),
+          false,
+          'nothing listed',
+        );
+        assert.deepEqual(watcher.calls, ['watch service AccountService', 'watch workload Gizmo']);
+      },
+    },
+    'terminating: a workload kind the controller may not list does not hold the finalizer': {
+      request,
+      givenObjects: [bound({ deleting: true, spec: { workload: gizmo } })],
+      expectPatches: [
+        {
+          kind: 'ServiceBinding',
+          namespace: ns,
+          name: 'my-binding',
+          patchType: 'merge',
+          patch: { metadata: { finalizers: [], resourceVersion: '100' } },
+        },
+      ],
+      expectEvents: [
+        newEvent(by, 'Normal', 'FinalizerPatched', `Patched finalizer "${serviceBindingFinalizer}"`),
+      ],
+    },
+  },
+});
+
+function refOf(obj: KubeObject): ObjectRef {
+  return {
+    apiVersion: obj.apiVersion ?? '',
+    kind: obj.kind ?? '',
+    namespace: obj.metadata.namespace ?? '',
+    name: obj.metadata.name ?? '',
+  };
+}
 
 function forbiddenMessage(): string {
   const err = forbiddenError(

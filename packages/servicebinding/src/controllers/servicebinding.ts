@@ -22,11 +22,13 @@ import {
   ConditionSet,
   Controller,
   HaltSubReconcilers,
+  OnDemandInformers,
   ResourceReconciler,
   Sequence,
   StashKey,
   SyncReconciler,
   WithFinalizer,
+  aggregateResults,
   deepCopy,
   deepEqual,
   enqueueTracked,
@@ -69,6 +71,9 @@ import {
   workloadType,
 } from '../resolver/index.ts';
 import type { ResourceFor, SecretAccess } from '../resolver/index.ts';
+import { AccessCheckedKindWatcher, describeDenied } from './kind-watcher.ts';
+import type { KindWatcher, WatchDenied } from './kind-watcher.ts';
+import { unsupportedWorkloadKind } from './workload-kinds.ts';
 
 export const serviceBindingType: TypeRef = { apiVersion: 'servicebinding.io/v1', kind: 'ServiceBinding' };
 
@@ -88,7 +93,10 @@ export const ServiceBindingConditions = {
   workloadProjected: 'WorkloadProjected',
 } as const;
 
-/** Reasons: the RI's strings, plus `InvalidSpec`, `WorkloadUpdateFailed` and projection error codes. */
+/**
+ * Reasons: the RI's strings, plus `InvalidSpec`, `WorkloadUpdateFailed`, `WorkloadKindNotFound`,
+ * `WorkloadKindNotSupported` and projection error codes.
+ */
 export const ServiceBindingReasons = {
   serviceBound: 'ServiceBound',
   resolvedBindingSecret: 'ResolvedBindingSecret',
@@ -97,6 +105,8 @@ export const ServiceBindingReasons = {
   serviceMissingBinding: 'ServiceMissingBinding',
   workloadNotFound: 'WorkloadNotFound',
   workloadForbidden: 'WorkloadForbidden',
+  workloadKindNotFound: 'WorkloadKindNotFound',
+  workloadKindNotSupported: 'WorkloadKindNotSupported',
   workloadProjected: 'WorkloadProjected',
   workloadUpdateFailed: 'WorkloadUpdateFailed',
   invalidSpec: 'InvalidSpec',
@@ -127,18 +137,20 @@ export interface ServiceBindingReconcilerOptions {
   /** Workload kinds to watch from the start. Default `defaultWorkloadTypes`. */
   workloadTypes?: readonly TypeRef[];
   /**
-   * Called with a workload kind not in `workloadTypes` when a binding targets it, so the caller
-   * can start watching it (`addServiceBindingController` does). Without it, such workloads are
-   * re-read on each reconcile only.
-   */
-  watchWorkloadType?: (type: TypeRef) => void;
-  /**
-   * Provisioned Service kinds the controller may watch (it then needs `watch` on them). Default:
-   * ServiceBinding only (a binding is a Provisioned Service itself). Other kinds are read with a GET
-   * and polled every `servicePollIntervalMs` (a trigger webhook may enqueue sooner via the tracker).
+   * Provisioned Service kinds watched from the start (the controller then needs `watch` on them).
+   * Default: ServiceBinding only (a binding is a Provisioned Service itself).
    */
   serviceTypes?: readonly TypeRef[];
-  /** How often a binding to an unwatched Provisioned Service kind is re-resolved. Default 60 s. */
+  /**
+   * Watches the other workload and Provisioned Service kinds bindings name, while they name them
+   * and the controller may list and watch them (`addServiceBindingController` gives one). Without
+   * it, such workloads are read through `config.client` as they are, and services are polled.
+   */
+  kindWatcher?: KindWatcher;
+  /**
+   * How often a binding is resolved again when no watch would tell: its Provisioned Service kind
+   * may not be watched, or its service or workload kind is not served or not allowed. Default 60 s.
+   */
   servicePollIntervalMs?: number;
   /**
    * `metadata` (default): Secrets are watched as metadata, for the existence check of a direct
@@ -151,6 +163,10 @@ export interface ServiceBindingReconcilerOptions {
 const secretNameKey = new StashKey<string | undefined>('servicebinding.io/secret-name');
 /** When to resolve the service again (a Provisioned Service nobody watches), unless sooner. */
 const pollKey = new StashKey<Result>('servicebinding.io/poll');
+
+/** The on-demand watch slots a binding holds. */
+const serviceSlot = 'service';
+const workloadSlot = 'workload';
 
 /** The ServiceBinding reconciler. Register it with a Controller `for` `serviceBindingType`. */
 export function serviceBindingReconciler(
@@ -184,7 +200,7 @@ export function serviceBindingReconciler(
         name: 'ServiceBindingSequence',
         reconcilers: [
           validateBinding(),
-          resolveBindingSecret(options.resourceFor, watchedServices, pollMs, secretAccess),
+          resolveBindingSecret(options, watchedServices, pollMs, secretAccess),
           projectBinding(options, watchedWorkloads),
         ],
       }),
@@ -194,7 +210,7 @@ export function serviceBindingReconciler(
 
 export interface AddServiceBindingControllerOptions extends Omit<
   ServiceBindingReconcilerOptions,
-  'resourceFor' | 'watchWorkloadType'
+  'resourceFor' | 'kindWatcher'
 > {
   workers?: number;
   /**
@@ -206,37 +222,48 @@ export interface AddServiceBindingControllerOptions extends Omit<
 
 /**
  * Adds the ServiceBinding controller to `manager`: discovery from the manager's client, and
- * watches started on demand for workload kinds beyond `workloadTypes` (custom workloads).
+ * watches started on demand for the workload kinds beyond `workloadTypes` (custom workloads) and
+ * the Provisioned Service kinds beyond `serviceTypes` that bindings name, stopped when no binding
+ * names them any more.
  */
 export function addServiceBindingController(
   manager: Manager,
   options: AddServiceBindingControllerOptions = {},
 ): Controller {
-  const dynamic = new Set<string>();
   let controller: Controller | undefined = undefined;
   // Before anything asks for the Secret cache: it must never hold more than a Secret's identity.
   manager.informers.setTransform(secretType, secretIdentity);
-  const reconciler = serviceBindingReconciler({
-    ...options,
-    resourceFor: (type) => manager.client.discovery.resourceFor(type),
-    watchWorkloadType: (type) => {
-      const key = groupKind(type);
-      if (dynamic.has(key)) return;
-      dynamic.add(key);
-      const map = enqueueTracked({ config: manager.config, resourceType: serviceBindingType });
+  const resourceFor: ResourceFor = (type) => manager.client.discovery.resourceFor(type);
+  const map = enqueueTracked({ config: manager.config, resourceType: serviceBindingType });
+  const informers = new OnDemandInformers({
+    informers: manager.informers,
+    handler: (key) => {
+      // Metadata-only events name PartialObjectMetadata; the tracker knows the objects by their kind.
       const enqueue = (obj: KubeObject): void => {
-        for (const r of map(obj)) controller?.enqueue(r);
+        const typed = key.metadataOnly
+          ? { ...obj, apiVersion: key.type.apiVersion, kind: key.type.kind }
+          : obj;
+        for (const r of map(typed)) controller?.enqueue(r);
       };
-      manager.informer(type).addEventHandler({
+      return {
         onAdd: enqueue,
         onUpdate: (oldObj, newObj) => {
           enqueue(newObj);
-          enqueue(oldObj);
+          if (oldObj !== newObj) enqueue(oldObj);
         },
         onDelete: (obj) => enqueue(isTombstone(obj) ? obj.obj : obj),
-      });
+      };
     },
   });
+  const kindWatcher = new AccessCheckedKindWatcher({ client: manager.client, resourceFor, informers });
+  // A binding that is gone lets go of the kinds it named (its last reconcile ran its finalizer).
+  manager.informer(serviceBindingType).addEventHandler({
+    onDelete: (obj) => {
+      const b = isTombstone(obj) ? obj.obj : obj;
+      kindWatcher.release({ namespace: b.metadata.namespace ?? '', name: b.metadata.name ?? '' });
+    },
+  });
+  const reconciler = serviceBindingReconciler({ ...options, resourceFor, kindWatcher });
   controller = new Controller({
     name: 'servicebinding',
     for: serviceBindingType,
@@ -372,11 +399,12 @@ function validateBinding(): SyncReconciler<ServiceBinding> {
  * projects sees the new name. Not run while the binding is being deleted.
  */
 function resolveBindingSecret(
-  resourceFor: ResourceFor,
+  options: ServiceBindingReconcilerOptions,
   watchedServices: ReadonlySet<string>,
   pollMs: number,
   secretAccess: SecretAccess,
 ): SyncReconciler<ServiceBinding> {
+  const { resourceFor, kindWatcher } = options;
   return new SyncReconciler<ServiceBinding>({
     name: 'ResolveBindingSecret',
     sync: async (ctx, binding) => {
@@ -384,8 +412,28 @@ function resolveBindingSecret(
       const ref = serviceRef(binding);
       const direct = isDirectSecretReference(ref);
       config.tracker.trackReference(ref, selfRef(binding));
-      // Kinds nobody watches are polled; a watched kind enqueues the binding through the tracker.
-      const poll: Result = direct || watchedServices.has(groupKind(ref)) ? {} : { requeueAfterMs: pollMs };
+      // A watched kind enqueues the binding through the tracker; the others are polled.
+      let watched = direct || watchedServices.has(groupKind(ref));
+      let pollNote = '';
+      if (watched || kindWatcher === undefined) {
+        kindWatcher?.release(ctx.request, serviceSlot);
+      } else {
+        try {
+          // Metadata only: any change of a service, its status included, bumps its resourceVersion.
+          const denied = await kindWatcher.watch(ctx.request, serviceSlot, ref, {
+            metadataOnly: true,
+            signal: ctx.signal,
+          });
+          watched = denied === undefined;
+          if (denied) {
+            pollNote = `the controller may not watch ${ref.kind} (${describeDenied(denied)}): the service is polled every ${formatSeconds(pollMs)}`;
+          }
+        } catch (err) {
+          // Not served: resolving the service below says so.
+          if (!(err instanceof NoKindMatchError)) throw err;
+        }
+      }
+      const poll: Result = watched ? {} : { requeueAfterMs: pollMs };
       const resolver = newResolver(ctx, resourceFor, secretAccess);
       const status = statusOf(binding);
       const cond = conditions(ctx, binding);
@@ -433,7 +481,11 @@ function resolveBindingSecret(
           'the service was found, but did not contain a binding secret',
         );
       } else {
-        cond.markTrue(ServiceBindingConditions.serviceAvailable, ServiceBindingReasons.resolvedBindingSecret);
+        cond.markTrue(
+          ServiceBindingConditions.serviceAvailable,
+          ServiceBindingReasons.resolvedBindingSecret,
+          pollNote,
+        );
         // The bound Secret, for the Secret watch to enqueue the binding on rollout (a direct
         // Secret is tracked as the service already).
         if (!direct) {
@@ -492,6 +544,8 @@ async function reconcileWorkloads(
   const cond = (): ConditionManager => conditions(ctx, binding);
   const name = binding.spec.workload.name;
   const poll = ctx.stash.get(pollKey) ?? {};
+  // What nothing watched would tell: a kind served or allowed later.
+  const retry: Result = aggregateResults(poll, { requeueAfterMs: options.servicePollIntervalMs ?? 60_000 });
 
   if (!deleting) {
     config.tracker.trackReference(
@@ -500,14 +554,19 @@ async function reconcileWorkloads(
         : { ...type, namespace, selector: workloadSelector(binding)?.toString() ?? '' },
       selfRef(binding),
     );
-    if (!watchedWorkloads.has(groupKind(type))) options.watchWorkloadType?.(type);
   }
 
-  const fail = (reason: string, message: string): Result => {
+  const fail = (reason: string, message: string, result: Result = poll): Result => {
     cond().markFalse(ServiceBindingConditions.workloadProjected, reason, message);
     warn(ctx, binding, reason, message);
-    return poll;
+    return result;
   };
+  const kindNotFound = (err: NoKindMatchError): Result =>
+    fail(
+      ServiceBindingReasons.workloadKindNotFound,
+      `the workload kind is not served: ${err.message}`,
+      retry,
+    );
 
   // RB-1/RB-2: the mapping of the workload resource; RB-4: a change to it enqueues this binding.
   let mapping: MappingSpec | undefined;
@@ -525,7 +584,7 @@ async function reconcileWorkloads(
       // RB-3: unprojection uses the mapping stashed on each workload; this is only the fallback.
       mapping = undefined;
     } else if (err instanceof NoKindMatchError) {
-      return fail(ServiceBindingReasons.workloadNotFound, `the workload was not found: ${err.message}`);
+      return kindNotFound(err);
     } else if (isForbidden(err)) {
       return fail(
         ServiceBindingReasons.workloadForbidden,
@@ -541,15 +600,43 @@ async function reconcileWorkloads(
     }
   }
 
+  // A kind not watched from the start is checked before anything lists it: served, a workload,
+  // and listable; then it is watched for as long as this binding names it.
+  if (!watchedWorkloads.has(groupKind(type))) {
+    let denied: WatchDenied | undefined;
+    try {
+      await options.resourceFor(type);
+      const unsupported = unsupportedWorkloadKind(type, mapping !== undefined);
+      if (unsupported !== undefined) {
+        options.kindWatcher?.release(ctx.request, workloadSlot);
+        // Nothing can have been projected into it.
+        return deleting ? {} : fail(ServiceBindingReasons.workloadKindNotSupported, unsupported);
+      }
+      denied = await options.kindWatcher?.watch(ctx.request, workloadSlot, type, { signal: ctx.signal });
+    } catch (err) {
+      if (!(err instanceof NoKindMatchError)) throw err;
+      options.kindWatcher?.release(ctx.request, workloadSlot);
+      return deleting ? {} : kindNotFound(err);
+    }
+    if (denied !== undefined) {
+      // Unbinding: what the controller may not list it cannot undo.
+      return deleting
+        ? {}
+        : fail(
+            ServiceBindingReasons.workloadForbidden,
+            `the controller may not watch the workloads: ${describeDenied(denied)}`,
+            retry,
+          );
+    }
+  }
+
   let workloads;
   try {
     workloads = await resolver.resolveWorkloads(binding, ctx.signal);
   } catch (err) {
     // Unbinding: a kind that is gone, or out of reach, holds nothing we can undo.
     if (deleting && (isNotFound(err) || isForbidden(err) || err instanceof NoKindMatchError)) return {};
-    if (err instanceof NoKindMatchError) {
-      return fail(ServiceBindingReasons.workloadNotFound, `the workload was not found: ${err.message}`);
-    }
+    if (err instanceof NoKindMatchError) return kindNotFound(err);
     if (isForbidden(err)) {
       return fail(
         ServiceBindingReasons.workloadForbidden,
@@ -559,6 +646,7 @@ async function reconcileWorkloads(
           'list',
           err,
         )}`,
+        retry,
       );
     }
     throw err;
@@ -886,6 +974,11 @@ async function permission(
     // The kind's name will do.
   }
   return `needs "${verb}" on ${resource} (${errorMessage(err)})`;
+}
+
+/** `60 s`, `0.3 s`. */
+function formatSeconds(ms: number): string {
+  return `${ms / 1000} s`;
 }
 
 function errorMessage(err: unknown): string {

@@ -1,0 +1,367 @@
+// Liveness of the ServiceBinding controller on a real kube-apiserver (issue 8 items 1-2, issue 11):
+// a binding to an odd workload kind (not served, not a workload, not listable) gets a clear
+// condition and never stalls the workers, the readiness probe or the other bindings; informers
+// started for the kinds bindings name are stopped when no binding names them; a Provisioned Service
+// the controller may watch is watched (a rotation is re-projected in seconds, not at the next poll),
+// and one it may not watch is polled, which its condition says.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
+import { KubeClient, isNotFound } from '@bindery/kube';
+import type { KubeObject, TypeRef } from '@bindery/kube';
+import { Manager } from '@bindery/runtime';
+import type { Condition } from '@bindery/runtime';
+import { pino } from 'pino';
+import { clusterWorkloadResourceMappingCRD, cronJobMapping, serviceBindingCRD } from '../apis/index.ts';
+import type { ServiceBinding } from '../apis/index.ts';
+import { addServiceBindingController, serviceBindingType } from './servicebinding.ts';
+
+const ns = 'liveness-e2e';
+const group = 'liveness.example.com';
+const deploymentType: TypeRef = { apiVersion: 'apps/v1', kind: 'Deployment' };
+const secretType: TypeRef = { apiVersion: 'v1', kind: 'Secret' };
+const runnerType: TypeRef = { apiVersion: `${group}/v1`, kind: 'Runner' };
+const gizmoType: TypeRef = { apiVersion: `${group}/v1`, kind: 'Gizmo' };
+const watchedType: TypeRef = { apiVersion: `${group}/v1`, kind: 'WatchedBackend' };
+const polledType: TypeRef = { apiVersion: `${group}/v1`, kind: 'PolledBackend' };
+const mappingType: TypeRef = { apiVersion: 'servicebinding.io/v1', kind: 'ClusterWorkloadResourceMapping' };
+
+const preserve = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+
+function crd(kind: string, plural: string): KubeObject {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      names: { kind, plural, singular: kind.toLowerCase() },
+      scope: 'Namespaced',
+      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: preserve } }],
+    },
+  };
+}
+
+/** Everything the controller needs, a custom workload kind, and two Provisioned Service kinds: one it may watch, one it may only get and list. Nothing on Gizmos. */
+const controllerRole: KubeObject = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRole',
+  metadata: { name: 'bindery-liveness-e2e' },
+  rules: [
+    {
+      apiGroups: ['servicebinding.io'],
+      resources: ['servicebindings'],
+      verbs: ['get', 'list', 'watch', 'update', 'patch'],
+    },
+    {
+      apiGroups: ['servicebinding.io'],
+      resources: ['servicebindings/status'],
+      verbs: ['get', 'update', 'patch'],
+    },
+    { apiGroups: ['servicebinding.io'], resources: ['servicebindings/finalizers'], verbs: ['update'] },
+    {
+      apiGroups: ['servicebinding.io'],
+      resources: ['clusterworkloadresourcemappings'],
+      verbs: ['get', 'list', 'watch'],
+    },
+    { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'update', 'patch'] },
+    {
+      apiGroups: ['apps'],
+      resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
+      verbs: ['get', 'list', 'watch', 'update', 'patch'],
+    },
+    {
+      apiGroups: ['batch'],
+      resources: ['jobs', 'cronjobs'],
+      verbs: ['get', 'list', 'watch', 'update', 'patch'],
+    },
+    { apiGroups: [group], resources: ['runners'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+    { apiGroups: [group], resources: ['watchedbackends'], verbs: ['get', 'list', 'watch'] },
+    { apiGroups: [group], resources: ['polledbackends'], verbs: ['get', 'list'] },
+  ],
+};
+
+function deployment(name: string): KubeObject {
+  return {
+    ...deploymentType,
+    metadata: { namespace: ns, name },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] },
+      },
+    },
+  };
+}
+
+const secret = (name: string): KubeObject => ({
+  ...secretType,
+  metadata: { namespace: ns, name },
+  stringData: { type: 'mysql' },
+});
+
+function binding(
+  name: string,
+  service: ServiceBinding['spec']['service'],
+  workload: ServiceBinding['spec']['workload'],
+): ServiceBinding {
+  return { ...serviceBindingType, metadata: { namespace: ns, name }, spec: { service, workload } };
+}
+
+/** The Secret a Deployment's pod template projects for `b`, if any. */
+function projectedSecret(deploy: KubeObject, b: ServiceBinding): string | undefined {
+  const template = (deploy['spec'] as { template: { spec: { volumes?: unknown[] } } }).template;
+  const volume = template.spec.volumes?.find(
+    (v) => (v as { name: string }).name === `servicebinding-${b.metadata.uid ?? ''}`,
+  ) as { projected?: { sources: Array<{ secret?: { name: string } }> } } | undefined;
+  return volume?.projected?.sources[0]?.secret?.name;
+}
+
+describe('ServiceBinding controller liveness on a real API server', { skip: skipE2E }, () => {
+  let cp: ControlPlane;
+  let admin: KubeClient;
+  let controllerClient: KubeClient;
+  let manager: Manager;
+  const stop = new AbortController();
+  let running: Promise<void> | undefined;
+
+  const getBinding = (name: string): Promise<ServiceBinding> =>
+    admin.get<ServiceBinding>({ ...serviceBindingType, namespace: ns, name });
+  const condition = async (name: string, type: string): Promise<Condition | undefined> =>
+    (await getBinding(name)).status?.conditions?.find((c) => c.type === type);
+  const waitCondition = (name: string, type: string, status: string, reason: string): Promise<Condition> =>
+    eventually(async () => {
+      const c = await condition(name, type);
+      assert.equal(c?.status, status, JSON.stringify(c));
+      assert.equal(c.reason, reason, JSON.stringify(c));
+      return c;
+    });
+  const waitReady = (name: string): Promise<ServiceBinding> =>
+    eventually(async () => {
+      const b = await getBinding(name);
+      const ready = b.status?.conditions?.find((c) => c.type === 'Ready');
+      assert.equal(ready?.status, 'True', JSON.stringify(b.status));
+      assert.equal(b.status?.observedGeneration, b.metadata.generation);
+      return b;
+    });
+  const deleteBinding = async (name: string): Promise<void> => {
+    await admin.delete({ ...serviceBindingType, namespace: ns, name });
+    await eventually(async () => {
+      const err = await getBinding(name).catch((e: unknown) => e);
+      assert.ok(isNotFound(err), `binding ${name} is gone`);
+    });
+  };
+  const readyz = async (): Promise<number> =>
+    (await fetch(`http://127.0.0.1:${manager.healthAddress?.port ?? 0}/readyz`)).status;
+  /** A binding to a Secret and a Deployment, which every test expects to converge whatever else is going on. */
+  const assertOthersConverge = async (name: string): Promise<void> => {
+    await admin.create(secret(`${name}-secret`));
+    await admin.create(deployment(name));
+    await admin.create(binding(name, { ...secretType, name: `${name}-secret` }, { ...deploymentType, name }));
+    const b = await waitReady(name);
+    const deploy = await admin.get({ ...deploymentType, namespace: ns, name });
+    assert.equal(projectedSecret(deploy, b), `${name}-secret`);
+  };
+
+  before(
+    async () => {
+      cp = new ControlPlane();
+      await cp.start();
+      admin = cp.client();
+      await cp.installCRDs([
+        serviceBindingCRD(),
+        clusterWorkloadResourceMappingCRD(),
+        crd('Runner', 'runners'),
+        crd('Gizmo', 'gizmos'),
+        crd('WatchedBackend', 'watchedbackends'),
+        crd('PolledBackend', 'polledbackends'),
+      ]);
+      await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+      await admin.create(cronJobMapping);
+      await admin.create(controllerRole);
+      const user = await cp.addUser({ name: 'liveness-controller', groups: ['bindery:liveness'] });
+      await admin.create({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: 'bindery-liveness-e2e' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'bindery-liveness-e2e' },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'bindery:liveness' }],
+      });
+      controllerClient = KubeClient.fromKubeConfig({ kubeconfig: user.kubeconfigPath });
+      await eventually(async () => {
+        for (const type of [serviceBindingType, mappingType, deploymentType, secretType, watchedType]) {
+          await controllerClient.list(type, { limit: 1 });
+        }
+      });
+      manager = new Manager({
+        client: controllerClient,
+        name: 'liveness',
+        log: pino({ level: process.env['BINDERY_E2E_LOG'] ?? 'silent' }),
+        metrics: false,
+        health: { host: '127.0.0.1', port: 0 },
+      });
+      // The default poll interval (60 s): whatever converges faster here was watched, not polled.
+      addServiceBindingController(manager, { ensureDefaultMappings: false });
+      running = manager.start(stop.signal);
+      await eventually(async () => assert.equal(await readyz(), 200));
+    },
+    { timeout: 30 * 60_000 },
+  );
+
+  after(async () => {
+    stop.abort();
+    await running;
+    await controllerClient?.close();
+    await admin?.close();
+    await cp?.stop();
+  });
+
+  it('a workload kind that is not served: WorkloadKindNotFound, /readyz stays true, other bindings converge', async () => {
+    await admin.create(secret('unserved-secret'));
+    await admin.create(
+      binding(
+        'unserved',
+        { ...secretType, name: 'unserved-secret' },
+        { apiVersion: `${group}/v1`, kind: 'Nothing', name: 'x' },
+      ),
+    );
+    const c = await eventually(async () => {
+      const projected = await condition('unserved', 'WorkloadProjected');
+      assert.equal(projected?.status, 'False', JSON.stringify(projected));
+      return projected;
+    });
+    // Reconciled, and the replica is still ready: nothing waits for a cache of a kind that is not there.
+    assert.equal(await readyz(), 200);
+    assert.equal(c.reason, 'WorkloadKindNotFound');
+    assert.match(c.message, /no kind "Nothing" is served/);
+    await assertOthersConverge('after-unserved');
+    assert.equal(await readyz(), 200);
+    await deleteBinding('unserved');
+  });
+
+  it('v1 Secret as a workload: rejected with WorkloadKindNotSupported, and no cluster-wide Secret cache', async () => {
+    await admin.create(secret('as-workload'));
+    await admin.create(
+      binding(
+        'secret-workload',
+        { ...secretType, name: 'as-workload' },
+        { ...secretType, name: 'as-workload' },
+      ),
+    );
+    const c = await waitCondition(
+      'secret-workload',
+      'WorkloadProjected',
+      'False',
+      'WorkloadKindNotSupported',
+    );
+    assert.match(c.message, /Secret/);
+    assert.equal(manager.informers.has({ type: secretType }), false, 'no informer holds whole Secrets');
+    await deleteBinding('secret-workload');
+  });
+
+  it('a workload kind the controller may not list: WorkloadForbidden, the workers stay free, the binding can be deleted', async () => {
+    await admin.create(secret('gizmo-secret'));
+    await admin.create({ ...gizmoType, metadata: { namespace: ns, name: 'g' }, spec: {} });
+    // Two of them: as many as the controller has workers.
+    for (const name of ['gizmo-1', 'gizmo-2']) {
+      await admin.create(binding(name, { ...secretType, name: 'gizmo-secret' }, { ...gizmoType, name: 'g' }));
+    }
+    for (const name of ['gizmo-1', 'gizmo-2']) {
+      const c = await waitCondition(name, 'WorkloadProjected', 'False', 'WorkloadForbidden');
+      assert.match(c.message, /gizmos\.liveness\.example\.com/);
+      assert.match(c.message, /"list"/);
+    }
+    assert.equal(
+      manager.informers.has({ type: gizmoType }),
+      false,
+      'nothing started for a kind it may not list',
+    );
+    await assertOthersConverge('after-forbidden');
+    assert.equal(await readyz(), 200);
+    await deleteBinding('gizmo-1');
+    await deleteBinding('gizmo-2');
+  });
+
+  it('an informer started for a workload kind is stopped once no binding names the kind', async () => {
+    await admin.create({
+      ...mappingType,
+      metadata: { name: `runners.${group}` },
+      spec: {
+        versions: [
+          {
+            version: '*',
+            annotations: '.spec.pod.annotations',
+            containers: [{ path: '.spec.pod.containers[*]', name: '.name' }],
+            volumes: '.spec.pod.volumes',
+          },
+        ],
+      },
+    });
+    await admin.create(secret('runner-secret'));
+    await admin.create({
+      ...runnerType,
+      metadata: { namespace: ns, name: 'r' },
+      spec: { pod: { containers: [{ name: 'runner', image: 'registry.example/runner:1' }] } },
+    });
+    for (const name of ['runner-1', 'runner-2']) {
+      await admin.create(
+        binding(name, { ...secretType, name: 'runner-secret' }, { ...runnerType, name: 'r' }),
+      );
+      await waitReady(name);
+    }
+    assert.equal(manager.informers.has({ type: runnerType }), true);
+    await deleteBinding('runner-1');
+    // Still needed by runner-2.
+    assert.equal(manager.informers.has({ type: runnerType }), true);
+    await deleteBinding('runner-2');
+    await eventually(() => assert.equal(manager.informers.has({ type: runnerType }), false));
+  });
+
+  it('a Provisioned Service the controller may watch: a rotated .status.binding.name is re-projected within 2 s', async () => {
+    const service = await admin.create({
+      ...watchedType,
+      metadata: { namespace: ns, name: 'db' },
+      status: { binding: { name: 'db-v1' } },
+    });
+    await admin.create(deployment('rotated'));
+    await admin.create(
+      binding('rotated', { ...watchedType, name: 'db' }, { ...deploymentType, name: 'rotated' }),
+    );
+    const b = await waitReady('rotated');
+    const projected = async (): Promise<string | undefined> =>
+      projectedSecret(await admin.get({ ...deploymentType, namespace: ns, name: 'rotated' }), b);
+    await eventually(async () => assert.equal(await projected(), 'db-v1'));
+
+    service['status'] = { binding: { name: 'db-v2' } };
+    await admin.update(service);
+    await eventually(async () => assert.equal(await projected(), 'db-v2'), 2_000);
+
+    // The service's informer is the binding's: gone with it.
+    await deleteBinding('rotated');
+    await eventually(() =>
+      assert.equal(manager.informers.has({ type: watchedType, metadataOnly: true }), false),
+    );
+  });
+
+  it('a Provisioned Service the controller may not watch is polled, and its condition says so', async () => {
+    await admin.create({
+      ...polledType,
+      metadata: { namespace: ns, name: 'legacy' },
+      status: { binding: { name: 'legacy-secret' } },
+    });
+    await admin.create(deployment('polled'));
+    await admin.create(
+      binding('polled', { ...polledType, name: 'legacy' }, { ...deploymentType, name: 'polled' }),
+    );
+    await waitReady('polled');
+    const available = await condition('polled', 'ServiceAvailable');
+    assert.equal(available?.reason, 'ResolvedBindingSecret');
+    assert.match(available.message, /polled every 60 s/);
+    assert.match(available.message, /"watch" on polledbackends\.liveness\.example\.com/);
+    assert.equal(manager.informers.has({ type: polledType, metadataOnly: true }), false);
+    await deleteBinding('polled');
+  });
+});
