@@ -6,9 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { ControlPlane } from '@bindery/controlplane';
-import { KubeClient, SharedInformer } from '@bindery/kube';
+import { KubeClient, KubeConfig, SharedInformer } from '@bindery/kube';
 import { median, report } from './stats.ts';
 
 const ns = 'bench-informer';
@@ -24,9 +23,7 @@ if (process.argv[2] === '--child') {
   // One measured run: sync, settle, report as JSON on stdout.
   const gc = (globalThis as { gc?: () => void }).gc;
   if (!gc) throw new Error('the child runs with --expose-gc');
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromFile(process.argv[3] as string);
-  const client = new KubeClient({ kubeConfig });
+  const client = new KubeClient({ kubeConfig: KubeConfig.fromFile(process.argv[3] as string) });
   gc();
   const baseline = process.memoryUsage();
   const stop = new AbortController();

@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient, StatusError } from '@bindery/kube';
+import { KubeClient, KubeConfig, StatusError } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { ControlPlane } from './controlplane.ts';
 import { eventually, skipE2E } from './e2e.ts';
@@ -53,8 +52,7 @@ describe('ControlPlane on the real kube-apiserver and etcd', { skip: skipE2E }, 
   });
 
   it('gives the admin kubeconfig full access', async () => {
-    const kc = new KubeConfig();
-    kc.loadFromString(cp.kubeconfig());
+    const kc = KubeConfig.fromString(cp.kubeconfig());
     assert.equal(kc.getCurrentCluster()?.server, cp.server);
     assert.match(cp.server, /^https:\/\/127\.0\.0\.1:\d+$/);
 
@@ -75,8 +73,7 @@ describe('ControlPlane on the real kube-apiserver and etcd', { skip: skipE2E }, 
   it('mints users whose groups come from the certificate and who have no permissions', async () => {
     const user = await cp.addUser({ name: 'alice', groups: ['no-rbac', 'testers'] });
     assert.ok(existsSync(user.kubeconfigPath));
-    const kc = new KubeConfig();
-    kc.loadFromString(user.kubeconfig);
+    const kc = KubeConfig.fromString(user.kubeconfig);
     const alice = new KubeClient({ kubeConfig: kc });
     try {
       // Every authenticated user may ask who they are.

@@ -2,8 +2,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient } from '@bindery/kube';
+import { KubeClient, KubeConfig } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { locateBinaries, type Binaries } from './build.ts';
 import { CertificateAuthority, generateSigningKey, type KeyPair } from './certs.ts';
@@ -340,11 +339,9 @@ export class ControlPlane {
     await writeFile(path, this.kubeconfig(), { mode: 0o600 });
   }
 
-  /** The admin kubeconfig as client-node's `KubeConfig`. */
+  /** The admin kubeconfig, parsed. */
   kubeConfig(): KubeConfig {
-    const kc = new KubeConfig();
-    kc.loadFromString(this.kubeconfig());
-    return kc;
+    return KubeConfig.fromString(this.kubeconfig(), { source: 'control plane admin kubeconfig' });
   }
 
   /** A client acting as admin, shared and closed by `stop()`. */

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { ControlPlane, TcpProxy, skipE2E } from '@bindery/controlplane';
 import { KubeClient, retryOnConflict } from './client.ts';
 import { Discovery, NoKindMatchError } from './discovery.ts';
 import { StatusError, isConflict, isNotFound } from './errors.ts';
+import { KubeConfig } from './kubeconfig.ts';
 import type { KubeObject } from './object.ts';
 
 const ns = 'client-e2e';
@@ -256,8 +256,7 @@ describe('KubeClient against a real API server', { skip: skipE2E }, () => {
 
   it('gives a restricted user a Forbidden error value', async () => {
     const alice = await cp.addUser({ name: 'alice', groups: ['developers'] });
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(alice.kubeconfig);
+    const kubeConfig = KubeConfig.fromString(alice.kubeconfig);
     const restricted = new KubeClient({ kubeConfig });
     try {
       const err = await restricted
@@ -328,12 +327,8 @@ describe('KubeClient against a real API server', { skip: skipE2E }, () => {
   it('recovers from a connection that went silent: an aborted request does not strand the next', async () => {
     const proxy = new TcpProxy({ port: Number(new URL(cp.server).port) });
     await proxy.start();
-    const config = JSON.parse(cp.kubeConfig().exportConfig()) as {
-      clusters: Array<{ cluster: { server: string } }>;
-    };
-    for (const c of config.clusters) c.cluster.server = `https://127.0.0.1:${proxy.port}`;
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromString(JSON.stringify(config));
+    const kubeConfig = cp.kubeConfig();
+    for (const c of kubeConfig.clusters) c.cluster.server = `https://127.0.0.1:${proxy.port}`;
     const viaProxy = new KubeClient({ kubeConfig });
     try {
       await viaProxy.request({ method: 'GET', path: '/version' });

@@ -1,8 +1,9 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { Discovery } from './discovery.ts';
 import type { ResourceInfo } from './discovery.ts';
 import { StatusError, asStatus, isConflict } from './errors.ts';
 import type { Status } from './errors.ts';
+import { KubeConfig } from './kubeconfig.ts';
+import type { LoadOptions } from './kubeconfig.ts';
 import { describeObject } from './object.ts';
 import type { KubeList, KubeObject, ObjectRef, TypeRef } from './object.ts';
 import { Transport } from './transport.ts';
@@ -102,17 +103,12 @@ export class KubeClient {
   }
 
   /**
-   * A client from the usual places: `kubeconfig` (a path) or `$KUBECONFIG` or
-   * `~/.kube/config`, else the in-cluster service account.
+   * A client from the usual places (`KubeConfig.load`): `kubeconfig` (a path), else `$KUBECONFIG`,
+   * else the in-cluster service account, else `~/.kube/config`; none found is an error.
    */
-  static fromKubeConfig(
-    options: { kubeconfig?: string; context?: string; userAgent?: string } = {},
-  ): KubeClient {
-    const kubeConfig = new KubeConfig();
-    if (options.kubeconfig) kubeConfig.loadFromFile(options.kubeconfig);
-    else kubeConfig.loadFromDefault();
-    if (options.context) kubeConfig.setCurrentContext(options.context);
-    return new KubeClient({ kubeConfig, ...(options.userAgent ? { userAgent: options.userAgent } : {}) });
+  static fromKubeConfig(options: LoadOptions & { userAgent?: string } = {}): KubeClient {
+    const { userAgent, ...load } = options;
+    return new KubeClient({ kubeConfig: KubeConfig.load(load), ...(userAgent ? { userAgent } : {}) });
   }
 
   async get<T extends KubeObject = KubeObject>(ref: ObjectRef, options: GetOptions = {}): Promise<T> {

@@ -1,5 +1,7 @@
 export * from './object.ts';
 export * from './errors.ts';
+export * from './kubeconfig.ts';
+export * from './credentials.ts';
 export * from './transport.ts';
 export * from './discovery.ts';
 export * from './client.ts';

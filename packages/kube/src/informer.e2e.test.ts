@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { after, before, describe, it } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { ControlPlane, TcpProxy, eventually, skipE2E } from '@bindery/controlplane';
 import { KubeClient } from './client.ts';
+import { KubeConfig } from './kubeconfig.ts';
 import { SharedInformer, SharedInformerFactory, isTombstone } from './informer.ts';
 import type { EventHandler, SharedInformerOptions } from './informer.ts';
 import type { KubeObject } from './object.ts';
@@ -28,12 +28,8 @@ function recorder(): { lines: string[]; handler: EventHandler<KubeObject> } {
 }
 
 function throughProxy(kubeConfig: KubeConfig, port: number): KubeConfig {
-  const config = JSON.parse(kubeConfig.exportConfig()) as {
-    clusters: Array<{ cluster: { server: string } }>;
-  };
-  for (const c of config.clusters) c.cluster.server = `https://127.0.0.1:${port}`;
-  const proxied = new KubeConfig();
-  proxied.loadFromString(JSON.stringify(config));
+  const proxied = KubeConfig.fromString(kubeConfig.toYAML());
+  for (const c of proxied.clusters) c.cluster.server = `https://127.0.0.1:${port}`;
   return proxied;
 }
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from './client.ts';
 import { Indexer, SharedInformer, SharedInformerFactory, isTombstone } from './informer.ts';
+import { KubeConfig } from './kubeconfig.ts';
 import type { KubeObject } from './object.ts';
 
 function cm(
@@ -30,12 +30,11 @@ function informer(
 }
 
 function offlineClient(): KubeClient {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
+  const kubeConfig = new KubeConfig({
+    clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }],
+    users: [{ name: 'u', user: {} }],
+    contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+    'current-context': 'x',
   });
   return new KubeClient({ kubeConfig });
 }

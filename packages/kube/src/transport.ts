@@ -1,9 +1,11 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RequestOptions as HttpsRequestOptions } from 'node:https';
 import { Agent, request as undiciRequest } from 'undici';
 import type { Dispatcher } from 'undici';
+import { Authenticator } from './credentials.ts';
+import type { Credentials } from './credentials.ts';
 import { StatusError, asStatus, isNetworkError } from './errors.ts';
+import type { ClusterConfig, KubeConfig } from './kubeconfig.ts';
 import type { Status } from './errors.ts';
 
 export type QueryValue = string | number | boolean | undefined;
@@ -32,36 +34,49 @@ export interface TransportOptions {
   maxAttempts?: number;
   /** First retry delay in ms, doubled per attempt up to 5 s (default 100). */
   retryBaseDelayMs?: number;
+  /** Token and certificate files are read again after this long (default 10 s), and at once on a 401. */
+  credentialsRefreshMs?: number;
 }
 
-interface Credentials {
-  headers: Record<string, string>;
-  expires: number;
+interface Pool {
+  agent: Promise<Agent>;
+  /** The client certificate it connects with. */
+  identity: string;
 }
-
-// Auth headers are re-read this often, so rotated service-account tokens and
-// exec-plugin credentials are picked up; a 401 re-reads them at once.
-const credentialsTtlMs = 10_000;
 
 /**
- * Raw JSON over one pooled undici agent per cluster and user. Authentication comes
- * from client-node's KubeConfig only; objects are never run through a typed
- * serializer, so unknown fields and timestamps arrive exactly as the server sent them.
+ * Raw JSON over one pooled undici agent per cluster and user. Objects are never run through a
+ * typed serializer, so unknown fields and timestamps arrive exactly as the server sent them.
  */
 export class Transport {
   readonly server: URL;
-  readonly #kubeConfig: KubeConfig;
+  readonly #cluster: ClusterConfig;
+  readonly #auth: Authenticator;
   readonly #userAgent: string;
   readonly #maxAttempts: number;
   readonly #retryBaseDelayMs: number;
-  #agent: Promise<Agent> | undefined;
-  #credentials: Promise<Credentials> | undefined;
+  #pool: Pool | undefined;
+  /** Pools replaced after a certificate rotation, still draining their requests (watches). */
+  readonly #retired = new Set<Promise<Agent>>();
 
   constructor(options: TransportOptions) {
-    const cluster = options.kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error('kubeconfig: the current context names no cluster');
-    this.server = new URL(cluster.server);
-    this.#kubeConfig = options.kubeConfig;
+    const { cluster, user } = options.kubeConfig.resolve();
+    if (cluster['proxy-url']) {
+      throw new Error(
+        `${options.kubeConfig.source}: proxy-url is not supported (connect to ${cluster.server} directly)`,
+      );
+    }
+    try {
+      this.server = new URL(cluster.server);
+    } catch {
+      throw new Error(`${options.kubeConfig.source}: server "${cluster.server}" is not a URL`);
+    }
+    this.#cluster = cluster;
+    this.#auth = new Authenticator({
+      user,
+      cluster,
+      ...(options.credentialsRefreshMs !== undefined && { refreshMs: options.credentialsRefreshMs }),
+    });
     this.#userAgent = options.userAgent ?? `bindery/0.1.0 node/${process.versions.node}`;
     this.#maxAttempts = options.maxAttempts ?? 5;
     this.#retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
@@ -98,14 +113,16 @@ export class Transport {
 
   /** Closes every connection, aborting requests in flight (watches would otherwise hold it open for minutes). */
   async close(): Promise<void> {
-    const agent = this.#agent;
-    this.#agent = undefined;
-    if (agent) await (await agent).destroy();
+    const agents = [...this.#retired, ...(this.#pool ? [this.#pool.agent] : [])];
+    this.#pool = undefined;
+    this.#retired.clear();
+    await Promise.all(agents.map(async (a) => (await a.catch(() => undefined))?.destroy()));
   }
 
   async #send(options: RequestOptions, reauthenticated = false): Promise<Dispatcher.ResponseData> {
-    const [agent, credentials] = await Promise.all([this.#getAgent(), this.#getCredentials()]);
-    const headers: Record<string, string> = {
+    const credentials = await this.#auth.credentials();
+    const agent = await this.#agentFor(credentials);
+    const headers: Record<string, string | string[]> = {
       ...credentials.headers,
       'user-agent': this.#userAgent,
       accept: options.accept ?? 'application/json',
@@ -125,7 +142,7 @@ export class Transport {
     if (res.statusCode === 401 && !reauthenticated) {
       // A rotated token: read credentials again once before giving up.
       await res.body.dump();
-      this.#credentials = undefined;
+      this.#auth.invalidate();
       return this.#send(options, true);
     }
     return res;
@@ -156,55 +173,57 @@ export class Transport {
     return options.method === 'GET' || isConnectError(err) ? backoff : undefined;
   }
 
-  #getAgent(): Promise<Agent> {
-    this.#agent ??= (async () => {
-      const opts: HttpsRequestOptions = {};
-      await this.#kubeConfig.applyToHTTPSOptions(opts);
-      return new Agent({
-        connect: {
-          ca: opts.ca,
-          cert: opts.cert,
-          key: opts.key,
-          ...(opts.servername ? { servername: opts.servername } : {}),
-          ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
-        },
-        // HTTP/1.1: with h2 every request shares one connection, and a half-open
-        // one (no RST ever comes) hangs them all; undici has no h2 ping health
-        // check. Here a stuck connection holds one request, and aborting it (the
-        // watch idle timer, a caller's signal, headersTimeout) replaces it.
-        allowH2: false,
-        keepAliveTimeout: 30_000,
-        // Watches hold a connection each for minutes; never let a short body
-        // timeout cut them. Idle watches are detected by the watcher itself.
-        bodyTimeout: 0,
-        headersTimeout: 60_000,
-      });
-    })();
-    return this.#agent;
+  /** The pool for the current client certificate; a rotated one gets a new pool, the old one drains. */
+  #agentFor(credentials: Credentials): Promise<Agent> {
+    const identity = `${credentials.cert ?? ''}\n${credentials.key ?? ''}`;
+    const pool = this.#pool;
+    if (pool?.identity === identity) return pool.agent;
+    if (pool) {
+      this.#retired.add(pool.agent);
+      void pool.agent
+        .then((a) => a.close())
+        .catch(() => undefined)
+        .finally(() => this.#retired.delete(pool.agent));
+    }
+    const agent = this.#newAgent(credentials);
+    this.#pool = { agent, identity };
+    agent.catch(() => {
+      if (this.#pool?.agent === agent) this.#pool = undefined;
+    });
+    return agent;
   }
 
-  async #getCredentials(): Promise<Credentials> {
-    const current = this.#credentials;
-    if (current) {
-      const creds = await current;
-      if (creds.expires > Date.now()) return creds;
-      if (this.#credentials !== current) return this.#getCredentials();
+  async #newAgent(credentials: Credentials): Promise<Agent> {
+    const c = this.#cluster;
+    const caFile = c['certificate-authority'];
+    let ca: string | undefined;
+    try {
+      ca = caFile ? await readFile(caFile, 'utf8') : undefined;
+    } catch (err) {
+      throw new Error(`kubeconfig: certificate-authority ${caFile}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
-    const next = (async () => {
-      const opts: HttpsRequestOptions = {};
-      await this.#kubeConfig.applyToHTTPSOptions(opts);
-      const headers: Record<string, string> = {};
-      for (const [name, value] of Object.entries(opts.headers ?? {})) {
-        if (typeof value === 'string') headers[name.toLowerCase()] = value;
-      }
-      if (opts.auth) headers['authorization'] = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-      return { headers, expires: Date.now() + credentialsTtlMs };
-    })();
-    this.#credentials = next;
-    next.catch(() => {
-      if (this.#credentials === next) this.#credentials = undefined;
+    const caData = c['certificate-authority-data'];
+    if (ca === undefined && caData) ca = Buffer.from(caData, 'base64').toString('utf8');
+    return new Agent({
+      connect: {
+        ...(ca !== undefined && { ca }),
+        ...(credentials.cert !== undefined && { cert: credentials.cert, key: credentials.key }),
+        ...(c['tls-server-name'] && { servername: c['tls-server-name'] }),
+        ...(c['insecure-skip-tls-verify'] && { rejectUnauthorized: false }),
+      },
+      // HTTP/1.1: with h2 every request shares one connection, and a half-open
+      // one (no RST ever comes) hangs them all; undici has no h2 ping health
+      // check. Here a stuck connection holds one request, and aborting it (the
+      // watch idle timer, a caller's signal, headersTimeout) replaces it.
+      allowH2: false,
+      keepAliveTimeout: 30_000,
+      // Watches hold a connection each for minutes; never let a short body
+      // timeout cut them. Idle watches are detected by the watcher itself.
+      bodyTimeout: 0,
+      headersTimeout: 60_000,
     });
-    return next;
   }
 }
 

@@ -118,7 +118,11 @@ describe('servicebinding.io CRDs on a real API server', { skip: skipE2E }, () =>
       );
       request(
         url,
-        { cert: b64(user?.certData), key: b64(user?.keyData), ca: b64(cluster?.caData) },
+        {
+          cert: b64(user?.['client-certificate-data']),
+          key: b64(user?.['client-key-data']),
+          ca: b64(cluster?.['certificate-authority-data']),
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve(String(res.headers['warning'] ?? '')));

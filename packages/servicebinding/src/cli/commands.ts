@@ -63,7 +63,7 @@ const specs: Record<CommandName, CommandSpec> = {
     summary: 'Run the ServiceBinding controller and its admission webhooks',
     description: `Runs the controller manager: the ServiceBinding controller (on the leader), the admission webhooks
 (/interceptor, /trigger and API validation, on every replica), /metrics, /healthz and /readyz.
-In a cluster it uses the pod's service account; out of one, --kubeconfig (or $KUBECONFIG).
+It connects with --kubeconfig, else $KUBECONFIG, else the pod's service account, else ~/.kube/config.
 SIGTERM or SIGINT stops it gracefully: in-flight reconciles finish and the Lease is released.
 
 Serving certificate (--cert-mode):
@@ -75,7 +75,7 @@ Serving certificate (--cert-mode):
       kubeconfig: {
         type: 'string',
         value: '<path>',
-        description: 'Out of cluster: the kubeconfig (default $KUBECONFIG, ~/.kube/config, in-cluster)',
+        description: 'The kubeconfig (default $KUBECONFIG, then in-cluster, then ~/.kube/config)',
       },
       context: { type: 'string', value: '<name>', description: 'The kubeconfig context to use' },
       namespace: {
