@@ -26,6 +26,11 @@ export async function bind(call: Call): Promise<Reply> {
   if (!isBindable(target.service, target.plan)) {
     throw BrokerError.badRequest(`Plan ${JSON.stringify(target.plan.name)} is not bindable.`);
   }
+  if (body.predecessor_binding_id !== undefined && !target.plan.binding_rotatable) {
+    throw BrokerError.badRequest(
+      `Plan ${JSON.stringify(target.plan.name)} does not rotate bindings: predecessor_binding_id is not allowed.`,
+    );
+  }
   checkParameters(target.plan.schemas?.service_binding?.create?.parameters, body.parameters, 'bind');
   checkAsync(call, 'bind', target);
   const res = await call.broker.bind(

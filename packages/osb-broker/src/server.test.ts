@@ -31,8 +31,9 @@ const catalog: Catalog = {
         {
           id: 'plan-a',
           name: 'a',
-          description: 'draft-04 schema, updateable',
+          description: 'draft-04 schema, updateable, rotatable',
           plan_updateable: true,
+          binding_rotatable: true,
           maintenance_info: { version: '2.0.0' },
           schemas: {
             service_instance: {
@@ -596,6 +597,23 @@ describe('BrokerServer', () => {
       );
     });
 
+    it('takes predecessor_binding_id only for a plan with binding_rotatable', async () => {
+      const rotated = await call('PUT', '/v2/service_instances/bi/service_bindings/b-rotated', {
+        body: { ...body, predecessor_binding_id: 'b-1' },
+      });
+      assert.equal(rotated.status, 201);
+      assert.equal(
+        (broker.calls.at(-1)?.request as { body: { predecessor_binding_id?: string } }).body
+          .predecessor_binding_id,
+        'b-1',
+      );
+      const refused = await call('PUT', '/v2/service_instances/bi/service_bindings/b-x', {
+        body: { service_id: 'svc', plan_id: 'plan-b', predecessor_binding_id: 'b-1' },
+      });
+      assert.equal(refused.status, 400);
+      assert.match(String(refused.body['description']), /does not rotate bindings/);
+    });
+
     it('never sends credentials with a 202', async () => {
       const res = await call('PUT', '/v2/service_instances/bi/service_bindings/async', {
         body,
@@ -640,6 +658,15 @@ describe('BrokerServer', () => {
       } finally {
         broker.update = original;
       }
+    });
+
+    it('answers 503 when the authenticator cannot tell (its API server is down)', async () => {
+      const s = await serve({
+        auth: [{ scheme: 'Bearer', authenticate: () => Promise.reject(new Error('connect ECONNREFUSED')) }],
+      });
+      const res = await osb(s.url, 'GET', '/v2/catalog', { headers: { authorization: 'Bearer t' } });
+      assert.equal(res.status, 503);
+      assert.ok(!res.text.includes('ECONNREFUSED'));
     });
 
     it('answers 503 when a handler takes longer than requestTimeoutMs, and aborts its signal', async () => {

@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { authenticate } from './auth.ts';
-import type { Authenticator } from './auth.ts';
+import type { AuthResult, Authenticator } from './auth.ts';
 import * as bindings from './binding-operations.ts';
 import { DEFAULT_MAX_BODY_BYTES, readJsonObject } from './body.ts';
 import type { Broker, RequestContext } from './broker.ts';
@@ -244,11 +244,14 @@ export class BrokerServer {
     );
     try {
       const signal = timeout.signal;
-      const auth = await authenticate(this.#options.auth, header(req, 'authorization'), {
-        method,
-        path,
-        signal,
-      });
+      let auth: AuthResult;
+      try {
+        auth = await authenticate(this.#options.auth, header(req, 'authorization'), { method, path, signal });
+      } catch (err) {
+        // The API server (TokenReview) cannot answer now: not the caller's fault, and worth a retry.
+        this.#log.warn({ err }, 'authentication is unavailable');
+        return { status: 503, body: { description: 'Authentication is unavailable; try again later.' } };
+      }
       if (this.#options.auth.length > 0 && !auth.allowed) return this.#refusal(auth.status);
       if (route === undefined) return { status: 404, body: { description: 'Not found.' } };
       if (route === 'method') return { status: 405, body: { description: `${method} is not allowed here.` } };

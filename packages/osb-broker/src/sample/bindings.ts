@@ -32,6 +32,14 @@ export async function bind(ctx: SampleContext, req: BindRequest, signal: AbortSi
   const key = { instanceId: req.instanceId, bindingId: req.bindingId };
   const existing = await load(ctx, key, signal);
   if (existing) return repeatedBind(existing, req);
+  const predecessor = req.body.predecessor_binding_id;
+  if (predecessor !== undefined) {
+    // Rotation: a new binding next to a live one of the same instance; both stay valid.
+    const previous = await load(ctx, { instanceId: req.instanceId, bindingId: predecessor }, signal);
+    if (!previous || inProgress(previous)) {
+      throw BrokerError.badRequest('predecessor_binding_id names no binding of this service instance.');
+    }
+  }
   const behaviour = behaviourOf(instance.state.planId);
   const async = runsAsync(behaviour.bindings, req.acceptsIncomplete);
   const operation = nextOperation(ctx, 1, 'bind', async);

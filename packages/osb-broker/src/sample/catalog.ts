@@ -57,6 +57,7 @@ export const sampleCatalog: Catalog = {
             'Provisioned at once, or asynchronously when the platform accepts it; may move to large',
           free: true,
           plan_updateable: true,
+          binding_rotatable: true,
           schemas: {
             service_instance: {
               create: {

@@ -192,6 +192,18 @@ describe('the sample broker on a real API server', { skip: skipE2E }, () => {
     const fetched = await call('GET', '/v2/service_instances/sync-1/service_bindings/b-1');
     assert.equal(fetched.status, 200);
     assert.deepEqual(fetched.body['credentials'], credentials);
+
+    const rotated = await call('PUT', '/v2/service_instances/sync-1/service_bindings/b-1-next', {
+      body: { ...body, predecessor_binding_id: 'b-1' },
+    });
+    assert.equal(rotated.status, 201, rotated.text);
+    const next = rotated.body['credentials'] as Record<string, string>;
+    assert.notEqual(next['password'], credentials['password']);
+    assert.equal((await call('GET', '/v2/service_instances/sync-1/service_bindings/b-1')).status, 200);
+    const orphan = await call('PUT', '/v2/service_instances/sync-1/service_bindings/b-x', {
+      body: { ...body, predecessor_binding_id: 'never-bound' },
+    });
+    assert.equal(orphan.status, 400);
   });
 
   it('refuses to bind a plan that is not bindable', async () => {
@@ -282,6 +294,7 @@ describe('the sample broker on a real API server', { skip: skipE2E }, () => {
     assert.equal(await secret({ instanceId: 'sync-1' }), undefined);
     assert.equal(await secret({ instanceId: 'sync-1', bindingId: 'b-1' }), undefined);
     assert.equal(await secret({ instanceId: 'sync-1', bindingId: 'b-2' }), undefined);
+    assert.equal(await secret({ instanceId: 'sync-1', bindingId: 'b-1-next' }), undefined);
     assert.equal((await call('GET', `${path}/last_operation`)).status, 410);
     assert.equal((await call('DELETE', path, { query: small })).status, 410);
     assert.equal((await call('GET', path)).status, 404);
