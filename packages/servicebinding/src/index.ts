@@ -21,5 +21,11 @@ export type {
   ServiceBindingReconcilerOptions,
 } from './controllers/servicebinding.ts';
 export { projectedSecretVersion } from './controllers/servicebinding.ts';
+export {
+  checkDeniedEnv,
+  envNameDenied,
+  parseDeniedEnvNames,
+  recommendedDeniedEnvNames,
+} from './controllers/env-policy.ts';
 export * from './webhooks/index.ts';
 export * from './install/index.ts';

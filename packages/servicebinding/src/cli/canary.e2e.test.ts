@@ -209,6 +209,7 @@ describe('the Secret canary never leaves the Secret', { skip: skipE2E }, () => {
         leaderElection: false,
         webhookServer: { port: 0, host: '127.0.0.1', tls: certs.serving },
         clientConfig: (url) => ({ endpoint: { url }, caBundle: certs.caBundle }),
+        deniedEnvNames: ['LD_PRELOAD'],
       });
       running = built.manager.start(stop.signal);
       await eventually(() => assert.ok(built.manager.leading && built.webhooks.index.hasSynced()));
@@ -273,6 +274,15 @@ describe('the Secret canary never leaves the Secret', { skip: skipE2E }, () => {
       .catch((e: unknown) => e);
     assert.ok(refused instanceof StatusError, 'the validating webhook refuses it');
     apiErrors.push(refused.message);
+    // A variable on the deny list, with its value from the Secret: not projected, the reason named.
+    await admin.create(deployment('preloaded'));
+    await admin.create(
+      binding('preload', secretRef('db'), byName('preloaded'), {
+        spec: { env: [{ name: 'LD_PRELOAD', key: 'password' }] },
+      }),
+    );
+    await waitFor('preload', 'WorkloadProjected', 'False', 'EnvNameDenied');
+    assert.match((await condition('preload', 'Ready'))?.message ?? '', /spec\.env\[0\]\.name: "LD_PRELOAD"/);
 
     // The Secret changes: the rollout annotation moves, the value travels nowhere.
     const changed = secret('db', values[1] ?? '');
@@ -292,6 +302,7 @@ describe('the Secret canary never leaves the Secret', { skip: skipE2E }, () => {
       review('UPDATE', current, secret('db', values[0] ?? '')),
       review('DELETE', undefined, current),
       review('CREATE', deployment('forged', { tier: 'late' })),
+      review('CREATE', deployment('preloaded')),
       review('CREATE', {
         ...direct,
         metadata: { ...direct.metadata, name: 'x' },
@@ -301,6 +312,11 @@ describe('the Secret canary never leaves the Secret', { skip: skipE2E }, () => {
     for (const path of [interceptorPath, triggerPath, validateServiceBindingPath, validateMappingPath]) {
       for (const r of reviews) webhookAnswers.push(await postReview(built.server.url(path), ca, r));
     }
+
+    assert.ok(
+      webhookAnswers.some((a) => a.includes('LD_PRELOAD') && a.includes('deny list')),
+      'the interceptor warns of the denied variable',
+    );
 
     // The Secret goes: Ready=False; it comes back; the binding goes: unprojected.
     await admin.delete({ ...secretType, namespace: ns, name: 'db' });

@@ -87,6 +87,23 @@ describe('bindery command line', () => {
     );
   });
 
+  it('--deny-env: none by default; names separated by commas, "recommended" expanded; a bad name refused', () => {
+    assert.deepEqual(args(['manager'], 'manager').args.deniedEnvNames, []);
+    assert.deepEqual(
+      args(['manager', '--deny-env', 'LD_PRELOAD, MY_HOOK,LD_PRELOAD'], 'manager').args.deniedEnvNames,
+      ['LD_PRELOAD', 'MY_HOOK'],
+    );
+    const recommended = args(['manager', '--deny-env=recommended,MY_HOOK'], 'manager').args.deniedEnvNames;
+    for (const name of ['LD_PRELOAD', 'NODE_OPTIONS', 'JAVA_TOOL_OPTIONS', 'MY_HOOK']) {
+      assert.ok(recommended.includes(name), name);
+    }
+    assert.throws(
+      () => parseCommandLine(['manager', '--deny-env=A,,B']),
+      (e: unknown) => e instanceof UsageError && /^--deny-env: "" is not a variable name/.test(e.message),
+    );
+    assert.throws(() => parseCommandLine(['manager', '--deny-env=A=1']), UsageError);
+  });
+
   it('has defaults a cluster deployment works with', () => {
     const { args: a } = args(['manager'], 'manager');
     assert.equal(a.certMode, 'cert-manager');

@@ -3,6 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import { certDir, installNames, installPorts } from '../install/bundle.ts';
+import { parseDeniedEnvNames } from '../controllers/env-policy.ts';
 import { secretAccessModes } from '../resolver/secret-metadata.ts';
 import type { SecretAccess } from '../resolver/secret-metadata.ts';
 
@@ -165,6 +166,14 @@ Serving certificate (--cert-mode):
         description: 'Do not create the default cronjobs.batch mapping when missing (you manage mappings)',
       },
       'secret-access': secretAccess,
+      'deny-env': {
+        type: 'string',
+        value: '<names>',
+        description:
+          'Variable names no binding may set in a workload (spec.env), separated by commas; ' +
+          '"recommended" stands for LD_PRELOAD, NODE_OPTIONS, JAVA_TOOL_OPTIONS and the like. Such ' +
+          'a binding is not projected and reports EnvNameDenied (default: none; see docs/security.md)',
+      },
       'log-level': logLevel,
       help,
     },
@@ -397,6 +406,8 @@ export interface ManagerArgs {
   /** Create the default mappings when missing (not with `--no-default-mappings`). */
   defaultMappings: boolean;
   secretAccess: SecretAccess;
+  /** `--deny-env`, expanded; empty when not given. */
+  deniedEnvNames: string[];
   logLevel: LogLevel;
 }
 
@@ -641,8 +652,18 @@ function managerArgs(values: Values): ManagerArgs {
     workers,
     defaultMappings: values['no-default-mappings'] !== true,
     secretAccess: oneOf('secret-access', required(values, 'secret-access'), secretAccessModes, c),
+    deniedEnvNames: deniedEnv(str(values, 'deny-env'), c),
     logLevel: oneOf('log-level', required(values, 'log-level'), logLevels, c),
   };
+}
+
+function deniedEnv(value: string | undefined, command: CommandName): string[] {
+  if (value === undefined) return [];
+  try {
+    return parseDeniedEnvNames(value);
+  } catch (err) {
+    throw new UsageError(`--deny-env: ${err instanceof Error ? err.message : String(err)}`, command);
+  }
 }
 
 function manifestsArgs(values: Values): ManifestsArgs {

@@ -44,6 +44,8 @@ export interface ServiceBindingManagerOptions {
   defaultMappings?: boolean;
   /** What the controller may do with Secrets. Default `metadata`. */
   secretAccess?: SecretAccess;
+  /** Variables no binding may set (controller and interceptor). Default none. */
+  deniedEnvNames?: readonly string[];
 }
 
 export interface ServiceBindingManager {
@@ -80,12 +82,14 @@ export async function serviceBindingManager(
     workers: options.workers ?? 2,
     ensureDefaultMappings: options.defaultMappings ?? true,
     ...(options.secretAccess !== undefined && { secretAccess: options.secretAccess }),
+    ...(options.deniedEnvNames !== undefined && { deniedEnvNames: options.deniedEnvNames }),
   });
   const webhooks = addServiceBindingWebhooks(manager, {
     server,
     controller,
     ...(clientConfig && { clientConfig }),
     ...(options.names && { names: options.names }),
+    ...(options.deniedEnvNames !== undefined && { deniedEnvNames: options.deniedEnvNames }),
   });
   return { manager, controller, server, webhooks };
 }
@@ -188,6 +192,7 @@ export async function runManager(args: ManagerArgs, signal: AbortSignal): Promis
         workers: args.workers,
         defaultMappings: args.defaultMappings,
         secretAccess: args.secretAccess,
+        deniedEnvNames: args.deniedEnvNames,
       });
     } catch (err) {
       log.error({ err }, 'the webhook server cannot start');
@@ -216,6 +221,7 @@ export async function runManager(args: ManagerArgs, signal: AbortSignal): Promis
         webhookPort: args.webhookPort,
         webhookUrl: args.webhookUrl,
         secretAccess: args.secretAccess,
+        deniedEnvNames: args.deniedEnvNames,
       },
       'starting the manager',
     );

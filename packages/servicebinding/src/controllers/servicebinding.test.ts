@@ -1195,6 +1195,63 @@ reconcilerTests('ServiceBinding reconciler with secretAccess none (no verb on Se
   },
 });
 
+const preloadSpec = {
+  env: [
+    { name: 'LOG', key: 'log' },
+    { name: 'LD_PRELOAD', key: 'lib' },
+  ],
+};
+const preloadDenied =
+  'Deployment default/my-workload: spec.env[1].name: "LD_PRELOAD" is on the manager\'s deny list of variable names (--deny-env): the binding is not projected';
+const deniedStatus = status([
+  ready('False', 'EnvNameDenied', preloadDenied),
+  serviceAvailable('True', 'ResolvedBindingSecret'),
+  workloadProjected('False', 'EnvNameDenied', preloadDenied),
+]);
+
+reconcilerTests('ServiceBinding reconciler with a deny list of variable names', {
+  reconciler: () => serviceBindingReconciler({ resourceFor, deniedEnvNames: ['LD_PRELOAD', 'NODE_OPTIONS'] }),
+  rows: {
+    'a binding whose spec.env names a denied variable is not projected, and says which and where': {
+      request,
+      givenObjects: [bound({ spec: preloadSpec }), service(), deployment()],
+      expectTracks: resolvedTracks,
+      expectStatusUpdates: [bound({ spec: preloadSpec, status: deniedStatus })],
+      expectEvents: [newEvent(by, 'Warning', 'EnvNameDenied', preloadDenied), statusUpdated],
+      expectedResult: { requeueAfterMs: 60_000 },
+    },
+    'one projected before the deny list was set is unprojected': {
+      request,
+      givenObjects: [
+        bound({ spec: preloadSpec }),
+        service(),
+        projected(deployment(), bound({ spec: preloadSpec })),
+      ],
+      expectTracks: resolvedTracks,
+      expectUpdates: [
+        unbindWorkload(bound(), projected(deployment(), bound({ spec: preloadSpec })), undefined),
+      ],
+      expectStatusUpdates: [bound({ spec: preloadSpec, status: deniedStatus })],
+      expectEvents: [updated(), newEvent(by, 'Warning', 'EnvNameDenied', preloadDenied), statusUpdated],
+      expectedResult: { requeueAfterMs: 60_000 },
+    },
+    'names not on the list, and a denied name as a Secret key, project as usual': {
+      request,
+      givenObjects: [
+        bound({ spec: { env: [{ name: 'PRELOAD', key: 'LD_PRELOAD' }] } }),
+        service(),
+        deployment(),
+      ],
+      expectTracks: resolvedTracks,
+      expectUpdates: [
+        projected(deployment(), bound({ spec: { env: [{ name: 'PRELOAD', key: 'LD_PRELOAD' }] } })),
+      ],
+      expectEvents: [updated()],
+      expectedResult: { requeueAfterMs: 60_000 },
+    },
+  },
+});
+
 describe('default mappings runnable', () => {
   /** A client that answers GET and CREATE from scripted results, recording every call. */
   function fakeClient(script: { get: Array<'found' | 'missing' | Error>; create: Array<'ok' | Error> }): {

@@ -53,6 +53,7 @@ import {
 import type { ClusterWorkloadResourceMapping, ServiceBinding } from '../apis/index.ts';
 import {
   ProjectionError,
+  isProjected,
   mappingAnnotation,
   parseMappingStash,
   project,
@@ -71,6 +72,7 @@ import {
   workloadType,
 } from '../resolver/index.ts';
 import type { ResourceFor, SecretAccess } from '../resolver/index.ts';
+import { checkDeniedEnv, envNameDenied } from './env-policy.ts';
 import { AccessCheckedKindWatcher, describeDenied } from './kind-watcher.ts';
 import type { KindWatcher, WatchDenied } from './kind-watcher.ts';
 import { unsupportedWorkloadKind } from './workload-kinds.ts';
@@ -157,6 +159,11 @@ export interface ServiceBindingReconcilerOptions {
    * Secret and the rollout opt-in. `none`: no Secret is read or watched (see `SecretAccess`).
    */
   secretAccess?: SecretAccess;
+  /**
+   * Variable names no binding may set in a workload (`spec.env[].name`); a binding that asks for
+   * one is not projected (unprojected if it was) and reports `EnvNameDenied`. Default none.
+   */
+  deniedEnvNames?: readonly string[];
 }
 
 /** The resolved binding Secret; absent from the stash when the service exposes none. */
@@ -654,6 +661,7 @@ async function reconcileWorkloads(
 
   const secretName = deleting ? undefined : ctx.stash.get(secretNameKey);
   const secretAccess = options.secretAccess ?? 'metadata';
+  const deniedEnv = new Set(options.deniedEnvNames ?? []);
   let secretVersion: string | undefined;
   if (!deleting && secretName !== undefined && rolloutEnabled(binding) && secretAccess === 'metadata') {
     const meta = await resolver.secretMetadata(namespace, secretName, ctx.signal);
@@ -671,12 +679,16 @@ async function reconcileWorkloads(
     let desired: KubeObject;
     try {
       desired = bind
-        ? bindWorkload(binding, original, mapping, secretName, secretVersion)
+        ? bindWorkload(binding, original, mapping, secretName, secretVersion, deniedEnv)
         : unbindWorkload(binding, original, mapping);
     } catch (err) {
       if (!(err instanceof ProjectionError)) throw err;
       failures.push({ workload: label, reason: err.code, message: `${label}: ${err.message}`, retry: false });
-      continue;
+      // A denied variable may have been projected before the deny list was set: take it out.
+      const undo =
+        err.code === envNameDenied ? unprojectedOrUndefined(binding, original, mapping) : undefined;
+      if (undo === undefined) continue;
+      desired = undo;
     }
     if (deepEqual(original, desired)) continue;
     try {
@@ -778,14 +790,19 @@ function rolloutEnabled(binding: ServiceBinding): boolean {
   return binding.metadata.annotations?.[rolloutAnnotation] === 'true';
 }
 
-/** `project`, plus the opt-in Secret version annotation, plus the API server's defaults on our fieldRefs. */
+/**
+ * `project`, plus the opt-in Secret version annotation, plus the API server's defaults on our
+ * fieldRefs. Throws a ProjectionError (`EnvNameDenied`) if `spec.env` names a denied variable.
+ */
 export function bindWorkload(
   binding: ServiceBinding,
   workload: KubeObject,
   mapping: MappingSpec | undefined,
   secretName: string | undefined,
   secretVersion: string | undefined,
+  deniedEnvNames: ReadonlySet<string> = new Set(),
 ): KubeObject {
+  if (secretName !== undefined) checkDeniedEnv(binding, deniedEnvNames);
   const cleaned = withoutSecretVersion(binding, workload, mapping);
   const desired = project(binding, cleaned, mapping, secretName) as KubeObject;
   if (secretName !== undefined && secretVersion !== undefined) {
@@ -795,6 +812,21 @@ export function bindWorkload(
   }
   defaultProjectedFieldRefs(desired);
   return desired;
+}
+
+/** `workload` without this binding if it carries it; undefined if not, or if that cannot be done. */
+export function unprojectedOrUndefined(
+  binding: ServiceBinding,
+  workload: KubeObject,
+  mapping: MappingSpec | undefined,
+): KubeObject | undefined {
+  if (!isProjected(binding, workload)) return undefined;
+  try {
+    return unbindWorkload(binding, workload, mapping);
+  } catch (err) {
+    if (err instanceof ProjectionError) return undefined;
+    throw err;
+  }
 }
 
 /** `unproject`, and the Secret version annotation goes too. */

@@ -17,7 +17,9 @@ export type ProjectionErrorCode =
   /** `SERVICE_BINDING_ROOT` is set in a way the projector cannot mount under. */
   | 'UnsupportedServiceBindingRoot'
   /** Another volume (usually another binding with the same name) is mounted at the same path. */
-  | 'BindingNameCollision';
+  | 'BindingNameCollision'
+  /** `spec.env` names a variable on the manager's deny list (`--deny-env`). */
+  | 'EnvNameDenied';
 
 export class ProjectionError extends Error {
   readonly code: ProjectionErrorCode;

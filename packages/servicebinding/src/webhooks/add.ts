@@ -42,6 +42,8 @@ export interface AddServiceBindingWebhooksOptions {
   accessReviewTtlMs?: number;
   /** Periodic check of the configurations. Default 5 min. */
   rulesResyncMs?: number;
+  /** Variables no binding may set: the interceptor warns and does not project (as the controller). */
+  deniedEnvNames?: readonly string[];
 }
 
 export interface ServiceBindingWebhooks {
@@ -121,7 +123,14 @@ export function addServiceBindingWebhooks(
   });
 
   const { server } = options;
-  server.register(interceptorPath, interceptor({ index, mapping }));
+  server.register(
+    interceptorPath,
+    interceptor({
+      index,
+      mapping,
+      ...(options.deniedEnvNames !== undefined && { deniedEnvNames: options.deniedEnvNames }),
+    }),
+  );
   server.register(triggerPath, trigger({ index, enqueue: (bindings) => forwarder.forward(bindings) }));
   server.register(validateServiceBindingPath, validateServiceBindingWebhook());
   server.register(validateMappingPath, validateMappingWebhook());

@@ -92,9 +92,29 @@ interface Row {
   /** The object after the patch; undefined: no patch at all. */
   expect?: KubeObject;
   warning?: RegExp;
+  deniedEnvNames?: string[];
 }
 
+const preload: ServiceBinding = {
+  ...byName,
+  spec: { ...byName.spec, env: [{ name: 'NODE_OPTIONS', key: 'options' }] },
+};
+
 const rows: Record<string, Row> = {
+  'a binding that would set a denied variable is not projected, with a warning naming it and its field': {
+    bindings: [preload],
+    deniedEnvNames: ['NODE_OPTIONS'],
+    request: request('CREATE', deployment('web')),
+    warning:
+      /^ServiceBinding default\/by-name not projected: spec\.env\[0\]\.name: "NODE_OPTIONS" is on the manager's deny list/,
+  },
+  'one projected before the deny list was set is taken out': {
+    bindings: [preload],
+    deniedEnvNames: ['NODE_OPTIONS'],
+    request: request('UPDATE', projected(preload, deployment('web'))),
+    expect: unbindWorkload(preload, projected(preload, deployment('web')), undefined),
+    warning: /"NODE_OPTIONS" is on the manager's deny list/,
+  },
   'no binding targets the workload: no patch': {
     bindings: [byName, bySelector, otherNamespace],
     request: request('CREATE', deployment('api')),
@@ -180,6 +200,7 @@ describe('interceptor', () => {
         interceptor({
           index,
           mapping: (w) => Promise.resolve(w.resource === 'cronjobs' ? cronJobMapping.spec : undefined),
+          ...(row.deniedEnvNames && { deniedEnvNames: row.deniedEnvNames }),
         }),
       );
       const response = await handle(structuredClone(row.request));

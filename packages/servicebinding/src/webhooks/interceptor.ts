@@ -9,11 +9,13 @@ import { isObject } from '@bindery/kube';
 import type { KubeObject, TypeRef } from '@bindery/kube';
 import { mutating } from '@bindery/runtime';
 import type { AdmissionContext, AdmissionHandler } from '@bindery/runtime';
+import { envNameDenied } from '../controllers/env-policy.ts';
 import {
   bindWorkload,
   projectedSecretVersion,
   rolloutAnnotation,
   unbindWorkload,
+  unprojectedOrUndefined,
 } from '../controllers/servicebinding.ts';
 import { ProjectionError, isProjected } from '../projector/index.ts';
 import type { MappingSpec } from '../projector/index.ts';
@@ -29,6 +31,8 @@ export interface InterceptorOptions {
   index: BindingIndex;
   /** The controller's lookup: the ClusterWorkloadResourceMapping `<resource>.<group>`, from the cache. */
   mapping: MappingLookup;
+  /** As the controller's: a binding that would set one of these variables is not projected, with a warning. */
+  deniedEnvNames?: readonly string[];
 }
 
 /** Whether `entry` targets `obj` now (RI: name match, else selector match). */
@@ -38,11 +42,13 @@ export function targets(entry: IndexedBinding, obj: KubeObject): boolean {
 }
 
 export function interceptor(options: InterceptorOptions): AdmissionHandler {
-  return mutating<KubeObject>(async (obj, ctx) => admit(options, obj, ctx));
+  const denied = new Set(options.deniedEnvNames ?? []);
+  return mutating<KubeObject>(async (obj, ctx) => admit(options, denied, obj, ctx));
 }
 
 async function admit(
   options: InterceptorOptions,
+  denied: ReadonlySet<string>,
   obj: KubeObject,
   ctx: AdmissionContext<KubeObject>,
 ): Promise<KubeObject | undefined> {
@@ -76,6 +82,7 @@ async function admit(
               mapping,
               e.binding.status?.binding?.name,
               secretVersion(e, current, old, mapping),
+              denied,
             )
           : unbindWorkload(e.binding, current, mapping);
     } catch (err) {
@@ -83,6 +90,9 @@ async function admit(
       // The controller reports it on the binding's status; a workload is not refused for it.
       ctx.warn(`ServiceBinding ${e.key} not projected: ${err.message}`.slice(0, 240));
       ctx.log.info({ binding: e.key, code: err.code }, 'binding not projected at admission');
+      // A denied variable projected before the deny list was set goes, as the controller does.
+      if (err.code === envNameDenied)
+        current = unprojectedOrUndefined(e.binding, current, mapping) ?? current;
     }
   }
   return current;
