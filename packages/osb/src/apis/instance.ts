@@ -136,6 +136,11 @@ export const serviceInstanceStatusSchema = {
       type: 'string',
       enum: deprovisionStatuses,
     },
+    observedUpdateRequests: {
+      description: 'The spec.updateRequests the last update (or the provision) answered.',
+      type: 'integer',
+      format: 'int64',
+    },
     inProgressProperties: instancePropertiesSchema('What the operation in flight sends.'),
     externalProperties: instancePropertiesSchema('What the broker last accepted.'),
   },
@@ -207,6 +212,7 @@ export interface ServiceInstanceStatus {
   orphanMitigationInProgress?: boolean;
   provisionStatus?: 'Provisioned' | 'NotProvisioned';
   deprovisionStatus?: DeprovisionStatus;
+  observedUpdateRequests?: number;
   inProgressProperties?: InstanceProperties;
   externalProperties?: InstanceProperties;
 }

@@ -21,6 +21,8 @@ export interface PollState {
   maximumPollingDurationSeconds?: number;
   /** The last answer's `Retry-After` header, verbatim. */
   retryAfter?: string | null;
+  /** The same, already read as ms from now (when the client parsed it). */
+  retryAfterMs?: number | undefined;
 }
 
 export type PollDecision = { pollInMs: number } | { expired: true };
@@ -33,7 +35,7 @@ export function nextPoll(state: PollState, now: number, options: PollingOptions 
   const max = Math.max(min, options.maxDelayMs ?? defaults.maxDelayMs);
   const deadline = state.startedAt + pollingDurationMs(state.maximumPollingDurationSeconds, options);
   if (now >= deadline) return { expired: true };
-  const hinted = parseRetryAfter(state.retryAfter, now);
+  const hinted = parseRetryAfter(state.retryAfter, now) ?? state.retryAfterMs;
   const backoff = min * 2 ** Math.min(Math.max(0, state.attempts), 30);
   const delay = clamp(hinted ?? backoff, min, max);
   // The last poll lands on the deadline, so a slow operation still gets its final answer read.

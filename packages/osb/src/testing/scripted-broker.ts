@@ -96,7 +96,10 @@ const bindingLastOperationPath =
 export class ScriptedBroker {
   readonly #server: Server;
   readonly #options: ScriptedBrokerOptions;
-  readonly #scripts = new Map<BrokerOperation, { reply: ReplyScript; times: number }[]>();
+  readonly #scripts = new Map<
+    BrokerOperation,
+    { reply: ReplyScript; times: number; match?: (request: RecordedRequest) => boolean }[]
+  >();
   readonly #requests: RecordedRequest[] = [];
   readonly #sockets = new Set<Socket>();
   readonly instances = new Map<string, StoredInstance>();
@@ -134,11 +137,24 @@ export class ScriptedBroker {
     return this.#url;
   }
 
-  /** Answers the next `times` requests for `operation` with `reply` (scripts queue in order). */
-  script(operation: BrokerOperation, reply: ReplyScript, times = 1): void {
+  /**
+   * Answers the next `times` requests for `operation` with `reply` (scripts queue in order); with
+   * `match`, only requests it accepts use the script (e.g. one instance id).
+   */
+  script(
+    operation: BrokerOperation,
+    reply: ReplyScript,
+    times = 1,
+    match?: (request: RecordedRequest) => boolean,
+  ): void {
     const queue = this.#scripts.get(operation) ?? [];
-    queue.push({ reply, times });
+    queue.push({ reply, times, ...(match ? { match } : {}) });
     this.#scripts.set(operation, queue);
+  }
+
+  /** Which operations the default behaviour answers with 202 (when `accepts_incomplete=true`). */
+  setAsyncOperations(operations: NonNullable<ScriptedBrokerOptions['asyncOperations']>): void {
+    this.#options.asyncOperations = [...operations];
   }
 
   /** Drops every scripted reply not used yet. */
@@ -188,10 +204,11 @@ export class ScriptedBroker {
   #nextScript(request: RecordedRequest): ScriptedReply | undefined {
     if (request.operation === 'unknown') return undefined;
     const queue = this.#scripts.get(request.operation);
-    const head = queue?.[0];
+    const index = queue?.findIndex((entry) => entry.match === undefined || entry.match(request)) ?? -1;
+    const head = queue?.[index];
     if (!queue || !head) return undefined;
     head.times--;
-    if (head.times <= 0) queue.shift();
+    if (head.times <= 0) queue.splice(index, 1);
     return typeof head.reply === 'function' ? head.reply(request) : head.reply;
   }
 

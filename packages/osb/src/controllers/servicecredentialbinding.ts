@@ -1,0 +1,708 @@
+// The ServiceCredentialBinding controller: binds at the broker (synchronously, or asynchronously
+// where the offering is `bindings_retrievable`), writes the credentials to a Secret it owns and
+// exposes it as `.status.binding.name` (a servicebinding.io Provisioned Service), unbinds on delete,
+// and orphan-mitigates binds per the OSB 2.17 table. Rotation (2.17, plans that are
+// `binding_rotatable`): raising `spec.rotationRequests` binds anew with `predecessor_binding_id`,
+// replaces the Secret's credentials, and unbinds the predecessor.
+
+import { randomUUID } from 'node:crypto';
+import type { KubeObject } from '@bindery/kube';
+import {
+  ResourceReconciler,
+  SyncReconciler,
+  addFinalizer,
+  clearFinalizer,
+  deepCopy,
+  deepEqual,
+  enqueueTracked,
+  hasFinalizer,
+} from '@bindery/runtime';
+import type { ReconcileContext, Result } from '@bindery/runtime';
+import { finalizer } from '../apis/index.ts';
+import type {
+  ServiceCredentialBinding,
+  ServiceCredentialBindingStatus,
+  ServiceInstance,
+} from '../apis/index.ts';
+import { buildCredentialSecret } from '../credentials/secret.ts';
+import { interpretOutcome, interpretPoll } from '../operations/orphan-mitigation.ts';
+import type { Interpretation } from '../operations/orphan-mitigation.ts';
+import type { PollingOptions } from '../operations/polling.ts';
+import { ParametersError, resolveParameters } from '../parameters/parameters.ts';
+import { checkParameters } from '../parameters/schema.ts';
+import { BrokerUnavailableError } from '../platform/broker-api.ts';
+import type { BrokerApi, BrokerApiProvider, BrokerCallResult } from '../platform/broker-api.ts';
+import { kubernetesContext, originatingIdentity } from '../platform/identity.ts';
+import { clusterIDReader, namespaceInfo, secretKeyReader } from './cluster-info.ts';
+import { SecretNotOwnedError, deleteCredentialSecret, writeCredentialSecret } from './credential-secret.ts';
+import { bindable, brokerOf, classTypes, planTypes } from './instance-refs.ts';
+import type { AnyClass, AnyPlan } from './instance-refs.ts';
+import {
+  RetryLater,
+  conditionTypes,
+  conditionsOf,
+  isLatest,
+  now,
+  operationConditions,
+  park,
+  parked,
+  persistStatus,
+  pollDeadline,
+  schedulePoll,
+  staleRequeue,
+} from './operation-status.ts';
+import { serviceCredentialBindingType, serviceInstanceType } from './serviceinstance.ts';
+
+export interface ServiceCredentialBindingReconcilerOptions {
+  brokers: BrokerApiProvider;
+  clusterID?: string;
+  polling?: PollingOptions;
+  /** How long to wait for an instance, class or plan that is missing or not ready. Default 30 s. */
+  missingReferenceRetryMs?: number;
+  /** How long a rotated-out binding stays valid before it is unbound. Default 5 min. */
+  rotationGraceMs?: number;
+}
+
+export const BindingReasons = {
+  bound: 'CredentialsWritten',
+  bindInFlight: 'BindRequestInFlight',
+  binding: 'Binding',
+  unbinding: 'Unbinding',
+  instanceNotFound: 'ReferencesNonexistentInstance',
+  instanceNotReady: 'InstanceNotReady',
+  notBindable: 'NotBindable',
+  invalidParameters: 'InvalidParameters',
+  orphanMitigation: 'StartingOrphanMitigation',
+  orphanMitigationFailed: 'OrphanMitigationFailed',
+  orphanMitigationSucceeded: 'OrphanMitigationSucceeded',
+  unbindFailed: 'UnbindCallFailed',
+  fetchFailed: 'FetchingBindingFailed',
+  rotationNotSupported: 'RotationNotSupported',
+  pollingTimedOut: 'PollingTimedOut',
+} as const;
+
+interface BindContext {
+  instance: ServiceInstance;
+  serviceClass: AnyClass;
+  plan: AnyPlan;
+  api: BrokerApi;
+}
+
+export function serviceCredentialBindingReconciler(
+  options: ServiceCredentialBindingReconcilerOptions,
+): ResourceReconciler<ServiceCredentialBinding> {
+  const polling = options.polling ?? {};
+  const missingRetryMs = options.missingReferenceRetryMs ?? 30_000;
+  const graceMs = options.rotationGraceMs ?? 5 * 60_000;
+  const clusterID = clusterIDReader(options.clusterID);
+  return new ResourceReconciler<ServiceCredentialBinding>({
+    name: 'ServiceCredentialBinding',
+    type: serviceCredentialBindingType,
+    conditions: operationConditions,
+    setup: (ctx) => {
+      // An instance becoming Ready (or going away) wakes the bindings waiting on it.
+      ctx.builder.watches(serviceInstanceType, enqueueTracked(ctx));
+      // The binding's Secret, metadata only: deleting it by hand makes the binding write it again.
+      ctx.builder.watches(
+        { apiVersion: 'v1', kind: 'Secret' },
+        (obj) => {
+          const owner = obj.metadata.ownerReferences?.find(
+            (o) =>
+              o.controller === true &&
+              o.kind === serviceCredentialBindingType.kind &&
+              o.apiVersion === serviceCredentialBindingType.apiVersion,
+          );
+          return owner && obj.metadata.namespace
+            ? [{ namespace: obj.metadata.namespace, name: owner.name }]
+            : [];
+        },
+        { metadataOnly: true },
+      );
+    },
+    reconciler: new SyncReconciler<ServiceCredentialBinding>({
+      name: 'ServiceCredentialBindingOperations',
+      syncDuringFinalization: true,
+      sync: async (ctx, binding) => {
+        if (binding.metadata.deletionTimestamp === undefined) {
+          await addFinalizer(ctx, binding, finalizer);
+          return reconcileBinding(ctx, binding);
+        }
+        if (!hasFinalizer(binding, finalizer)) return {};
+        const before = deepCopy(binding.status);
+        try {
+          const result = await reconcileBinding(ctx, binding);
+          if (hasFinalizer(binding, finalizer) && !deepEqual(before, binding.status))
+            await persistStatus(ctx, binding);
+          return result;
+        } catch (err) {
+          if (hasFinalizer(binding, finalizer) && !deepEqual(before, binding.status)) {
+            await persistStatus(ctx, binding).catch(() => undefined);
+          }
+          throw err;
+        }
+      },
+    }),
+  });
+
+  async function reconcileBinding(ctx: ReconcileContext, binding: ServiceCredentialBinding): Promise<Result> {
+    const status = (binding.status ??= {});
+    const cm = conditionsOf(ctx, status);
+    const deleting = binding.metadata.deletionTimestamp !== undefined;
+    const namespace = binding.metadata.namespace ?? '';
+    const who = describe(binding);
+    status.externalID ??= binding.spec.externalID ?? binding.metadata.uid ?? '';
+
+    if (
+      deleting &&
+      !status.asyncOpInProgress &&
+      !status.orphanMitigationInProgress &&
+      !unbindRequired(status) &&
+      !status.predecessor
+    ) {
+      await clearFinalizer(ctx, binding, finalizer);
+      return {};
+    }
+    const instance = await getInstance(ctx, binding);
+    ctx.config.tracker.trackReference(
+      { ...serviceInstanceType, namespace, name: binding.spec.instanceRef.name },
+      { ...serviceCredentialBindingType, namespace, name: binding.metadata.name ?? '' },
+    );
+    if (!instance) {
+      if (deleting && !status.asyncOpInProgress) {
+        // Without its instance there is nobody to unbind at: the broker dropped the binding with it.
+        await deleteCredentialSecret(ctx, namespace, secretName(binding), binding.metadata.uid ?? '');
+        await clearFinalizer(ctx, binding, finalizer);
+        return {};
+      }
+      cm.markFalse(
+        conditionTypes.ready,
+        BindingReasons.instanceNotFound,
+        `${who}: spec.instanceRef: no ServiceInstance ${JSON.stringify(binding.spec.instanceRef.name)}`,
+      );
+      return { requeueAfterMs: missingRetryMs };
+    }
+    const refs = await classAndPlan(ctx, instance);
+    if (!refs) {
+      cm.markFalse(
+        conditionTypes.ready,
+        BindingReasons.instanceNotReady,
+        `${who}: ServiceInstance ${JSON.stringify(instance.metadata.name)} has no resolved class and plan yet`,
+      );
+      return { requeueAfterMs: missingRetryMs };
+    }
+    let api: BrokerApi;
+    try {
+      api = await options.brokers(brokerOf(refs.serviceClass), ctx.signal);
+    } catch (err) {
+      if (!(err instanceof BrokerUnavailableError)) throw err;
+      cm.markFalse(conditionTypes.ready, err.reason, err.message);
+      throw new RetryLater(`${who}: ${err.message}`);
+    }
+    const bc: BindContext = { instance, serviceClass: refs.serviceClass, plan: refs.plan, api };
+
+    if (status.asyncOpInProgress || status.orphanMitigationInProgress || deleting) {
+      if (!(await isLatest(ctx, binding))) return staleRequeue;
+    }
+    if (status.asyncOpInProgress) return poll(ctx, binding, bc);
+    if (status.orphanMitigationInProgress) return unbind(ctx, binding, bc, status.externalID, true);
+    if (deleting) {
+      if (status.predecessor) return unbindPredecessor(ctx, binding, bc);
+      await deleteCredentialSecret(ctx, namespace, secretName(binding), binding.metadata.uid ?? '');
+      return unbind(ctx, binding, bc, status.externalID, false);
+    }
+    if (
+      status.predecessor?.unbindAfter &&
+      Date.parse(status.predecessor.unbindAfter) <= ctx.config.clock.now()
+    ) {
+      return unbindPredecessor(ctx, binding, bc);
+    }
+    if (parked(cm, status, binding.metadata.generation)) return {};
+    if (!bindable(refs.serviceClass, refs.plan)) {
+      park(
+        cm,
+        status,
+        binding.metadata.generation,
+        BindingReasons.notBindable,
+        `${who}: plan ${JSON.stringify(refs.plan.spec.externalName)} of ServiceInstance ${JSON.stringify(instance.metadata.name)} is not bindable`,
+      );
+      return {};
+    }
+    const rotation = (binding.spec.rotationRequests ?? 0) !== (status.observedRotationRequests ?? 0);
+    if (status.binding?.name !== undefined && !rotation && unbindRequired(status)) {
+      const renewIn = status.renewBefore
+        ? Date.parse(status.renewBefore) - ctx.config.clock.now()
+        : undefined;
+      if (renewIn !== undefined && renewIn <= 0 && refs.plan.spec.bindingRotatable)
+        return bind(ctx, binding, bc, true);
+      if (!(await secretExists(ctx, binding))) return bind(ctx, binding, bc, false);
+      if (cm.get(conditionTypes.ready)?.status !== 'True')
+        cm.markTrue(conditionTypes.ready, BindingReasons.bound);
+      const predecessorIn = status.predecessor?.unbindAfter
+        ? Date.parse(status.predecessor.unbindAfter) - ctx.config.clock.now()
+        : undefined;
+      const wake = [renewIn, predecessorIn].filter((t): t is number => t !== undefined && t > 0);
+      return wake.length ? { requeueAfterMs: Math.min(...wake, 24 * 3600_000) } : {};
+    }
+    if (instance.status?.provisionStatus !== 'Provisioned' || instance.status.asyncOpInProgress) {
+      cm.markFalse(
+        conditionTypes.ready,
+        BindingReasons.instanceNotReady,
+        `${who}: ServiceInstance ${JSON.stringify(instance.metadata.name)} is not provisioned yet`,
+      );
+      return {};
+    }
+    if (rotation && status.binding?.name !== undefined) {
+      if (!refs.plan.spec.bindingRotatable) {
+        cm.markFalse(
+          conditionTypes.ready,
+          BindingReasons.rotationNotSupported,
+          `${who}: spec.rotationRequests: plan ${JSON.stringify(refs.plan.spec.externalName)} is not binding_rotatable`,
+        );
+        return {};
+      }
+      return guarded(ctx, binding, bc, true);
+    }
+    return guarded(ctx, binding, bc, false);
+  }
+
+  /** Binds, unless the cached copy is stale (the last reconcile may have bound already). */
+  async function guarded(
+    ctx: ReconcileContext,
+    binding: ServiceCredentialBinding,
+    bc: BindContext,
+    rotate: boolean,
+  ): Promise<Result> {
+    if (!(await isLatest(ctx, binding))) return staleRequeue;
+    return bind(ctx, binding, bc, rotate);
+  }
+
+  async function bind(
+    ctx: ReconcileContext,
+    binding: ServiceCredentialBinding,
+    bc: BindContext,
+    rotate: boolean,
+  ): Promise<Result> {
+    const status = binding.status!;
+    const cm = conditionsOf(ctx, status);
+    const who = describe(binding);
+    let params;
+    try {
+      params = await resolveParameters({
+        owner: who,
+        parameters: binding.spec.parameters,
+        parametersFrom: binding.spec.parametersFrom,
+        readSecretKey: secretKeyReader(ctx, binding.metadata.namespace ?? ''),
+      });
+    } catch (err) {
+      if (!(err instanceof ParametersError)) throw err;
+      cm.markFalse(conditionTypes.ready, err.reason, err.message);
+      return { requeueAfterMs: missingRetryMs };
+    }
+    const schema = bc.plan.spec.serviceBindingCreateParameterSchema;
+    const check = checkParameters(schema?.['parameters'] ?? schema, params.parameters);
+    if (!check.valid) {
+      park(
+        cm,
+        status,
+        binding.metadata.generation,
+        BindingReasons.invalidParameters,
+        `${who}: parameters do not match the plan's serviceBindingCreateParameterSchema: ${check.errors.join('; ')}`,
+      );
+      return {};
+    }
+    if (rotate && !status.predecessor) {
+      // A new OSB binding replaces the current one, which stays valid until it is unbound.
+      status.predecessor = { externalID: status.externalID!, secretName: secretName(binding) };
+      status.externalID = randomUUID();
+    }
+    status.currentOperation = 'Bind';
+    status.operationStartTime = now(ctx);
+    status.unbindStatus = 'Required';
+    status.parameterChecksum = params.checksum;
+    cm.markFalse(
+      conditionTypes.ready,
+      BindingReasons.bindInFlight,
+      'The bind request is being sent to the broker',
+    );
+    await persistStatus(ctx, binding);
+
+    const ns = await namespaceInfo(ctx, binding.metadata.namespace ?? '');
+    const body: Record<string, unknown> = {
+      service_id: bc.serviceClass.spec.externalID,
+      plan_id: bc.plan.spec.externalID,
+      app_guid: ns.uid,
+      bind_resource: { app_guid: ns.uid },
+      context: kubernetesContext({
+        namespace: binding.metadata.namespace ?? '',
+        clusterID: await clusterID(ctx),
+        instanceName: bc.instance.metadata.name ?? '',
+      }),
+      parameters: params.parameters,
+    };
+    if (status.predecessor) body['predecessor_binding_id'] = status.predecessor.externalID;
+    const res = await bc.api.bind(bc.instance.status!.externalID!, status.externalID!, body, {
+      acceptsIncomplete: bc.serviceClass.spec.bindingsRetrievable === true,
+      originatingIdentity: originatingIdentity(binding.spec.userInfo),
+      signal: ctx.signal,
+    });
+    return settle(ctx, binding, bc, 'bind', res, interpretOutcome('bind', res.outcome));
+  }
+
+  async function unbind(
+    ctx: ReconcileContext,
+    binding: ServiceCredentialBinding,
+    bc: BindContext,
+    bindingID: string | undefined,
+    mitigating: boolean,
+  ): Promise<Result> {
+    const status = binding.status!;
+    if (!mitigating && status.currentOperation !== 'Unbind') {
+      status.currentOperation = 'Unbind';
+      status.operationStartTime = now(ctx);
+    }
+    const res = await bc.api.unbind(bc.instance.status!.externalID!, bindingID ?? '', unbindQuery(bc), {
+      acceptsIncomplete: bc.serviceClass.spec.bindingsRetrievable === true,
+      ...(mitigating ? {} : { originatingIdentity: originatingIdentity(binding.spec.userInfo) }),
+      signal: ctx.signal,
+    });
+    return settle(ctx, binding, bc, 'unbind', res, interpretOutcome('unbind', res.outcome));
+  }
+
+  /** Unbinds the OSB binding a rotation replaced; its credentials are no longer in the Secret. */
+  async function unbindPredecessor(
+    ctx: ReconcileContext,
+    binding: ServiceCredentialBinding,
+    bc: BindContext,
+  ): Promise<Result> {
+    const status = binding.status!;
+    const predecessor = status.predecessor!;
+    const res = await bc.api.unbind(
+      bc.instance.status!.externalID!,
+      predecessor.externalID,
+      unbindQuery(bc),
+      {
+        acceptsIncomplete: false,
+        signal: ctx.signal,
+      },
+    );
+    const verdict = interpretOutcome('unbind', res.outcome);
+    if (verdict.verdict === 'succeeded') {
+      delete status.predecessor;
+      return binding.metadata.deletionTimestamp !== undefined ? { requeue: true } : {};
+    }
+    throw new RetryLater(
+      `${describe(binding)}: unbinding the rotated-out binding failed (${verdict.reason})${res.description ? `: ${res.description}` : ''}`,
+    );
+  }
+
+  async function poll(
+    ctx: ReconcileContext,
+    binding: ServiceCredentialBinding,
+    bc: BindContext,
+  ): Promise<Result> {
+    const status = binding.status!;
+    const cm = conditionsOf(ctx, status);
+    const request =
+      status.currentOperation === 'Unbind' || status.orphanMitigationInProgress ? 'unbind' : 'bind';
+    const query: Record<string, string> = {
+      service_id: bc.serviceClass.spec.externalID,
+      plan_id: bc.plan.spec.externalID,
+    };
+    if (status.lastOperation) query['operation'] = status.lastOperation;
+    const res = await bc.api.bindingLastOperation(
+      bc.instance.status!.externalID!,
+      status.externalID!,
+      query,
+      {
+        originatingIdentity: status.orphanMitigationInProgress
+          ? undefined
+          : originatingIdentity(binding.spec.userInfo),
+        signal: ctx.signal,
+      },
+    );
+    const code = res.outcome.kind === 'response' ? res.outcome.status : 0;
+    const verdict = interpretPoll(request, code, res.body?.['state']);
+    if (verdict === 'succeeded' || verdict === 'gone') {
+      if (request === 'unbind')
+        return settle(ctx, binding, bc, 'unbind', res, {
+          verdict: 'succeeded',
+          orphanMitigation: false,
+          retry: false,
+          reason: 'Succeeded',
+        });
+      // The credentials of an async bind come from GET binding (bindings_retrievable).
+      const fetched = await bc.api.getBinding(
+        bc.instance.status!.externalID!,
+        status.externalID!,
+        { service_id: query['service_id']!, plan_id: query['plan_id']! },
+        { signal: ctx.signal },
+      );
+      if (fetched.outcome.kind === 'response' && fetched.outcome.status === 200 && fetched.body) {
+        return settle(ctx, binding, bc, 'bind', fetched, {
+          verdict: 'succeeded',
+          orphanMitigation: false,
+          retry: false,
+          reason: 'Succeeded',
+        });
+      }
+      return settle(ctx, binding, bc, 'bind', fetched, {
+        verdict: 'failed',
+        orphanMitigation: true,
+        retry: true,
+        reason: BindingReasons.fetchFailed,
+      });
+    }
+    if (verdict === 'failed')
+      return settle(
+        ctx,
+        binding,
+        bc,
+        request,
+        res,
+        interpretOutcome(request, { kind: 'lastOperationFailed' }),
+      );
+    const next = schedulePoll(ctx, status, res.retryAfterMs, polling);
+    if ('expired' in next) {
+      const failed = interpretOutcome(request, { kind: 'lastOperationFailed' });
+      return settle(
+        ctx,
+        binding,
+        bc,
+        request,
+        { ...res, description: 'the broker did not finish within the maximum polling duration' },
+        { ...failed, reason: BindingReasons.pollingTimedOut },
+      );
+    }
+    const description = typeof res.body?.['description'] === 'string' ? `: ${res.body['description']}` : '';
+    cm.markFalse(
+      conditionTypes.ready,
+      request === 'bind' ? BindingReasons.binding : BindingReasons.unbinding,
+      `The ${request} is in progress${description}`,
+    );
+    return { requeueAfterMs: next.pollInMs };
+  }
+
+  async function settle(
+    ctx: ReconcileContext,
+    binding: ServiceCredentialBinding,
+    bc: BindContext,
+    request: 'bind' | 'unbind',
+    res: BrokerCallResult,
+    verdict: Interpretation,
+  ): Promise<Result> {
+    const status = binding.status!;
+    const cm = conditionsOf(ctx, status);
+    const who = describe(binding);
+    const mitigating = status.orphanMitigationInProgress === true;
+
+    if (verdict.verdict === 'accepted') {
+      const operation = res.body?.['operation'];
+      status.asyncOpInProgress = true;
+      if (typeof operation === 'string') status.lastOperation = operation;
+      else delete status.lastOperation;
+      status.currentOperation = request === 'bind' ? 'Bind' : 'Unbind';
+      status.operationStartTime = now(ctx);
+      status.pollDeadline = pollDeadline(
+        status.operationStartTime,
+        bc.plan.spec.maximumPollingDuration,
+        polling,
+      );
+      cm.markFalse(
+        conditionTypes.ready,
+        request === 'bind' ? BindingReasons.binding : BindingReasons.unbinding,
+        `The broker accepted the ${request}; polling last_operation`,
+      );
+      const next = schedulePoll(ctx, status, undefined, polling);
+      return { requeueAfterMs: 'expired' in next ? 1 : next.pollInMs };
+    }
+    endOperation(status);
+
+    if (verdict.verdict === 'succeeded' && request === 'unbind') {
+      if (mitigating) {
+        status.orphanMitigationInProgress = false;
+        cm.clear(conditionTypes.orphanMitigation);
+      }
+      status.unbindStatus = mitigating ? 'NotRequired' : 'Succeeded';
+      if (binding.metadata.deletionTimestamp !== undefined) {
+        if (status.predecessor) return { requeue: true };
+        await clearFinalizer(ctx, binding, finalizer);
+        return {};
+      }
+      if (cm.get(conditionTypes.failed)?.status === 'True') return {};
+      cm.markFalse(
+        conditionTypes.ready,
+        BindingReasons.orphanMitigationSucceeded,
+        'Orphan mitigation succeeded; the bind is retried',
+      );
+      return { requeue: true };
+    }
+    if (verdict.verdict === 'succeeded') {
+      const built = buildCredentialSecret({
+        name: secretName(binding),
+        namespace: binding.metadata.namespace ?? '',
+        owner: {
+          apiVersion: serviceCredentialBindingType.apiVersion,
+          kind: serviceCredentialBindingType.kind,
+          name: binding.metadata.name ?? '',
+          uid: binding.metadata.uid ?? '',
+        },
+        credentials: res.body?.['credentials'],
+        ...(binding.spec.type !== undefined ? { type: binding.spec.type } : {}),
+        ...(binding.spec.provider !== undefined ? { provider: binding.spec.provider } : {}),
+        offering: {
+          name: bc.serviceClass.spec.externalName,
+          ...(bc.serviceClass.spec.tags ? { tags: bc.serviceClass.spec.tags } : {}),
+          ...(bc.serviceClass.spec.externalMetadata
+            ? { metadata: bc.serviceClass.spec.externalMetadata }
+            : {}),
+        },
+        brokerName: brokerOf(bc.serviceClass).name,
+      });
+      if ('error' in built) {
+        park(cm, status, binding.metadata.generation, built.error.reason, built.error.message);
+        return {};
+      }
+      try {
+        await writeCredentialSecret(ctx, built.secret, binding.metadata.uid ?? '');
+      } catch (err) {
+        if (err instanceof SecretNotOwnedError) {
+          park(cm, status, binding.metadata.generation, err.reason, `${who}: ${err.message}`);
+          return {};
+        }
+        throw err;
+      }
+      const metadata = res.body?.['metadata'] as { expires_at?: unknown; renew_before?: unknown } | undefined;
+      const expiresAt = metaTime(metadata?.expires_at);
+      const renewBefore = metaTime(metadata?.renew_before);
+      if (expiresAt !== undefined) status.expiresAt = expiresAt;
+      else delete status.expiresAt;
+      if (renewBefore !== undefined) status.renewBefore = renewBefore;
+      else delete status.renewBefore;
+      status.binding = { name: secretName(binding) };
+      status.observedRotationRequests = binding.spec.rotationRequests ?? 0;
+      if (status.predecessor && !status.predecessor.unbindAfter) {
+        status.predecessor.unbindAfter = new Date(ctx.config.clock.now() + graceMs)
+          .toISOString()
+          .replace(/\.\d+Z$/, 'Z');
+      }
+      cm.clear(conditionTypes.failed);
+      cm.markTrue(conditionTypes.ready, BindingReasons.bound);
+      return status.predecessor ? { requeueAfterMs: graceMs } : {};
+    }
+
+    const message = `${who}: ${request} failed (${verdict.reason})${res.description ? `: ${res.description}` : ''}`;
+    if (request === 'unbind') {
+      if (mitigating)
+        cm.markTrue(conditionTypes.orphanMitigation, BindingReasons.orphanMitigationFailed, message);
+      cm.markUnknown(
+        conditionTypes.ready,
+        mitigating ? BindingReasons.orphanMitigationFailed : BindingReasons.unbindFailed,
+        message,
+      );
+      throw new RetryLater(message);
+    }
+    if (verdict.orphanMitigation) {
+      if (!verdict.retry) park(cm, status, binding.metadata.generation, verdict.reason, message);
+      status.orphanMitigationInProgress = true;
+      status.unbindStatus = 'Required';
+      cm.markTrue(conditionTypes.orphanMitigation, verdict.reason, message);
+      cm.markFalse(
+        conditionTypes.ready,
+        BindingReasons.orphanMitigation,
+        `${message}; unbinding to mitigate an orphan`,
+      );
+      await persistStatus(ctx, binding);
+      return unbind(ctx, binding, bc, status.externalID, true);
+    }
+    if (!status.binding) status.unbindStatus = 'NotRequired';
+    if (verdict.retry) {
+      cm.markFalse(conditionTypes.ready, verdict.reason, message);
+      throw new RetryLater(message);
+    }
+    park(cm, status, binding.metadata.generation, verdict.reason, message);
+    return {};
+  }
+}
+
+async function getInstance(
+  ctx: ReconcileContext,
+  binding: ServiceCredentialBinding,
+): Promise<ServiceInstance | undefined> {
+  const list = await ctx.config.client.list<ServiceInstance>(serviceInstanceType, {
+    namespace: binding.metadata.namespace ?? '',
+    signal: ctx.signal,
+  });
+  return list.items.find((i) => i.metadata.name === binding.spec.instanceRef.name);
+}
+
+async function classAndPlan(
+  ctx: ReconcileContext,
+  instance: ServiceInstance,
+): Promise<{ serviceClass: AnyClass; plan: AnyPlan } | undefined> {
+  const classRef = instance.status?.classRef;
+  const planRef = instance.status?.planRef;
+  if (!classRef || !planRef) return undefined;
+  const cluster = classRef.kind === 'ClusterServiceClass';
+  const scope = cluster ? {} : { namespace: instance.metadata.namespace ?? '' };
+  const classes = await ctx.config.client.list<AnyClass>(
+    cluster ? classTypes.cluster : classTypes.namespaced,
+    { ...scope, signal: ctx.signal },
+  );
+  const plans = await ctx.config.client.list<AnyPlan>(cluster ? planTypes.cluster : planTypes.namespaced, {
+    ...scope,
+    signal: ctx.signal,
+  });
+  const serviceClass = classes.items.find((c) => c.metadata.name === classRef.name);
+  const plan = plans.items.find((p) => p.metadata.name === planRef.name);
+  return serviceClass && plan ? { serviceClass, plan } : undefined;
+}
+
+async function secretExists(ctx: ReconcileContext, binding: ServiceCredentialBinding): Promise<boolean> {
+  try {
+    await ctx.config.apiReader.get(
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        namespace: binding.metadata.namespace ?? '',
+        name: secretName(binding),
+      },
+      { signal: ctx.signal, metadataOnly: true },
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function unbindQuery(bc: BindContext): { service_id: string; plan_id: string } {
+  return {
+    service_id: bc.serviceClass.spec.externalID,
+    plan_id: bc.instance.status?.externalProperties?.planExternalID ?? bc.plan.spec.externalID,
+  };
+}
+
+export function secretName(binding: ServiceCredentialBinding): string {
+  return binding.spec.secretName ?? binding.metadata.name ?? '';
+}
+
+function unbindRequired(status: ServiceCredentialBindingStatus): boolean {
+  return status.unbindStatus === 'Required' || status.unbindStatus === 'Failed';
+}
+
+function endOperation(status: ServiceCredentialBindingStatus): void {
+  delete status.currentOperation;
+  delete status.operationStartTime;
+  delete status.asyncOpInProgress;
+  delete status.lastOperation;
+  delete status.pollDeadline;
+}
+
+function metaTime(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? undefined : new Date(t).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+function describe(obj: KubeObject): string {
+  return `ServiceCredentialBinding ${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
+}

@@ -1,0 +1,659 @@
+// The ServiceInstance controller: provisions, updates and deprovisions at the broker, polls
+// `last_operation` of asynchronous operations, and orphan-mitigates exactly as the OSB 2.17 table
+// says (operations/orphan-mitigation.ts). Each operation is recorded in status before it is sent, so
+// a restart resumes it; a terminal failure is parked until the spec changes; every other failure is
+// retried with the work queue's backoff. Deletion deprovisions (finalizer) once no credential
+// binding of the instance is left.
+
+import type { KubeObject } from '@bindery/kube';
+import {
+  ResourceReconciler,
+  SyncReconciler,
+  addFinalizer,
+  clearFinalizer,
+  deepCopy,
+  deepEqual,
+  hasFinalizer,
+} from '@bindery/runtime';
+import type { ReconcileContext, Result } from '@bindery/runtime';
+import { apiVersion, finalizer, serviceCredentialBindingKind, serviceInstanceKind } from '../apis/index.ts';
+import type { ServiceCredentialBinding, ServiceInstance, ServiceInstanceStatus } from '../apis/index.ts';
+import { interpretOutcome, interpretPoll } from '../operations/orphan-mitigation.ts';
+import type { Interpretation, OsbRequestType } from '../operations/orphan-mitigation.ts';
+import type { PollingOptions } from '../operations/polling.ts';
+import { ParametersError, resolveParameters } from '../parameters/parameters.ts';
+import type { ResolvedParameters } from '../parameters/parameters.ts';
+import { checkParameters } from '../parameters/schema.ts';
+import { BrokerUnavailableError } from '../platform/broker-api.ts';
+import type { BrokerApi, BrokerApiProvider, BrokerCallResult } from '../platform/broker-api.ts';
+import { kubernetesContext, originatingIdentity } from '../platform/identity.ts';
+import { ReferenceError, brokerOf, classTypes, planUpdateable, resolvePlan } from './instance-refs.ts';
+import type { AnyClass, ResolvedPlan } from './instance-refs.ts';
+import {
+  RetryLater,
+  conditionTypes,
+  conditionsOf,
+  isLatest,
+  now,
+  operationConditions,
+  park,
+  parked,
+  persistStatus,
+  pollDeadline,
+  schedulePoll,
+  staleRequeue,
+} from './operation-status.ts';
+import { clusterIDReader, namespaceInfo, secretKeyReader } from './cluster-info.ts';
+
+export const serviceInstanceType = { apiVersion, kind: serviceInstanceKind } as const;
+export const serviceCredentialBindingType = { apiVersion, kind: serviceCredentialBindingKind } as const;
+
+export interface ServiceInstanceReconcilerOptions {
+  brokers: BrokerApiProvider;
+  /** `context.clusterid` and `organization_guid`; default: the uid of namespace kube-system. */
+  clusterID?: string;
+  polling?: PollingOptions;
+  /** How long to wait before looking again for a class, plan or broker that is missing. Default 30 s. */
+  missingReferenceRetryMs?: number;
+}
+
+/** Ready reasons, as a user reads them in `kubectl get serviceinstance`. */
+export const InstanceReasons = {
+  provisioned: 'Provisioned',
+  updated: 'Updated',
+  provisionInFlight: 'ProvisionRequestInFlight',
+  updateInFlight: 'UpdateRequestInFlight',
+  deprovisionInFlight: 'DeprovisionRequestInFlight',
+  provisioning: 'Provisioning',
+  updating: 'Updating',
+  deprovisioning: 'Deprovisioning',
+  deprovisioned: 'Deprovisioned',
+  orphanMitigation: 'StartingOrphanMitigation',
+  orphanMitigationFailed: 'OrphanMitigationFailed',
+  orphanMitigationSucceeded: 'OrphanMitigationSucceeded',
+  blockedByBindings: 'DeprovisionBlockedByExistingCredentials',
+  invalidParameters: 'InvalidParameters',
+  invalidPlanSchema: 'InvalidPlanSchema',
+  planNotUpdateable: 'PlanChangeNotAllowed',
+  removedFromCatalog: 'ReferencesRemovedPlan',
+  pollingTimedOut: 'PollingTimedOut',
+} as const;
+
+const operationOf = { Provision: 'provision', Update: 'update', Deprovision: 'deprovision' } as const;
+const progressReason = {
+  Provision: InstanceReasons.provisioning,
+  Update: InstanceReasons.updating,
+  Deprovision: InstanceReasons.deprovisioning,
+} as const;
+
+/** The ServiceInstance reconciler. Register it with a Controller `for` `serviceInstanceType`. */
+export function serviceInstanceReconciler(
+  options: ServiceInstanceReconcilerOptions,
+): ResourceReconciler<ServiceInstance> {
+  const polling = options.polling ?? {};
+  const missingRetryMs = options.missingReferenceRetryMs ?? 30_000;
+  const clusterID = clusterIDReader(options.clusterID);
+  return new ResourceReconciler<ServiceInstance>({
+    name: 'ServiceInstance',
+    type: serviceInstanceType,
+    conditions: operationConditions,
+    setup: (ctx) => {
+      // A binding that goes away may unblock the deprovision of its instance.
+      ctx.builder.watches(serviceCredentialBindingType, (obj) => {
+        const b = obj as ServiceCredentialBinding;
+        const name = b.spec?.instanceRef?.name;
+        return name && b.metadata.namespace ? [{ namespace: b.metadata.namespace, name }] : [];
+      });
+    },
+    reconciler: new SyncReconciler<ServiceInstance>({
+      name: 'ServiceInstanceOperations',
+      syncDuringFinalization: true,
+      sync: async (ctx, instance) => {
+        const deleting = instance.metadata.deletionTimestamp !== undefined;
+        if (!deleting) {
+          await addFinalizer(ctx, instance, finalizer);
+          return reconcileInstance(ctx, instance);
+        }
+        if (!hasFinalizer(instance, finalizer)) return {};
+        // While deleting, the ResourceReconciler writes no status: progress is written here, and
+        // not at all once the finalizer is gone (the object is then gone too).
+        const before = deepCopy(instance.status);
+        try {
+          const result = await reconcileInstance(ctx, instance);
+          if (hasFinalizer(instance, finalizer) && !deepEqual(before, instance.status))
+            await persistStatus(ctx, instance);
+          return result;
+        } catch (err) {
+          if (hasFinalizer(instance, finalizer) && !deepEqual(before, instance.status)) {
+            await persistStatus(ctx, instance).catch(() => undefined);
+          }
+          throw err;
+        }
+      },
+    }),
+  });
+
+  async function reconcileInstance(ctx: ReconcileContext, instance: ServiceInstance): Promise<Result> {
+    const status = (instance.status ??= {});
+    const cm = conditionsOf(ctx, status);
+    const deleting = instance.metadata.deletionTimestamp !== undefined;
+    status.externalID ??= instance.spec.externalID ?? instance.metadata.uid ?? '';
+    const who = describe(instance);
+
+    if (status.asyncOpInProgress || status.orphanMitigationInProgress || deleting) {
+      if (
+        deleting &&
+        !status.asyncOpInProgress &&
+        !status.orphanMitigationInProgress &&
+        !deprovisionRequired(status)
+      ) {
+        await clearFinalizer(ctx, instance, finalizer);
+        return {};
+      }
+      const serviceClass = await recordedClass(ctx, instance);
+      if (!serviceClass) {
+        cm.markFalse(
+          conditionTypes.ready,
+          'ReferencesNonexistentServiceClass',
+          `${who}: class ${status.classRef?.name ?? '?'} is gone`,
+        );
+        return { requeueAfterMs: missingRetryMs };
+      }
+      if (!(await isLatest(ctx, instance))) return staleRequeue;
+      const api = await brokerApi(ctx, instance, serviceClass);
+      if (status.asyncOpInProgress) return poll(ctx, instance, api);
+      if (status.orphanMitigationInProgress) return mitigate(ctx, instance, api);
+      return deprovision(ctx, instance, api);
+    }
+    if (parked(cm, status, instance.metadata.generation)) return {};
+
+    let resolved: ResolvedPlan;
+    try {
+      resolved = await resolvePlan(ctx.config.client, instance, ctx.signal);
+    } catch (err) {
+      if (!(err instanceof ReferenceError)) throw err;
+      cm.markFalse(conditionTypes.ready, err.reason, err.message);
+      return { requeueAfterMs: missingRetryMs };
+    }
+    const { serviceClass, plan } = resolved;
+    status.classRef = {
+      kind: serviceClass.kind as 'ClusterServiceClass',
+      name: serviceClass.metadata.name ?? '',
+      externalName: serviceClass.spec.externalName,
+      externalID: serviceClass.spec.externalID,
+    };
+    status.planRef = {
+      kind: plan.kind as 'ClusterServicePlan',
+      name: plan.metadata.name ?? '',
+      externalName: plan.spec.externalName,
+      externalID: plan.spec.externalID,
+    };
+
+    let params: ResolvedParameters;
+    try {
+      params = await resolveParameters({
+        owner: who,
+        parameters: instance.spec.parameters,
+        parametersFrom: instance.spec.parametersFrom,
+        readSecretKey: secretKeyReader(ctx, instance.metadata.namespace ?? ''),
+      });
+    } catch (err) {
+      if (!(err instanceof ParametersError)) throw err;
+      cm.markFalse(conditionTypes.ready, err.reason, err.message);
+      return { requeueAfterMs: missingRetryMs };
+    }
+
+    const provisioned = status.provisionStatus === 'Provisioned';
+    const external = status.externalProperties ?? {};
+    const planChanged = provisioned && plan.spec.externalID !== external.planExternalID;
+    const paramsChanged = provisioned && params.checksum !== external.parameterChecksum;
+    const updateRequested =
+      provisioned && (instance.spec.updateRequests ?? 0) !== (status.observedUpdateRequests ?? 0);
+    if (provisioned && !planChanged && !paramsChanged && !updateRequested) {
+      if (cm.get(conditionTypes.ready)?.status !== 'True')
+        cm.markTrue(conditionTypes.ready, InstanceReasons.provisioned);
+      return {};
+    }
+    if (
+      plan.status?.removedFromBrokerCatalog ||
+      (!provisioned && serviceClass.status?.removedFromBrokerCatalog)
+    ) {
+      cm.markFalse(
+        conditionTypes.ready,
+        InstanceReasons.removedFromCatalog,
+        `${who}: plan ${JSON.stringify(plan.spec.externalName)} is no longer in the broker's catalog`,
+      );
+      return {};
+    }
+    if (planChanged && !planUpdateable(serviceClass, plan)) {
+      cm.markFalse(
+        conditionTypes.ready,
+        InstanceReasons.planNotUpdateable,
+        `${who}: plan ${JSON.stringify(external.planExternalName)} cannot be changed to ${JSON.stringify(
+          plan.spec.externalName,
+        )}: the broker does not declare plan_updateable`,
+      );
+      return {};
+    }
+    const schema = provisioned
+      ? plan.spec.instanceUpdateParameterSchema
+      : plan.spec.instanceCreateParameterSchema;
+    if (!provisioned || paramsChanged) {
+      const check = checkParameters(schema?.['parameters'] ?? schema, params.parameters);
+      if (!check.valid) {
+        const reason = check.invalidSchema
+          ? InstanceReasons.invalidPlanSchema
+          : InstanceReasons.invalidParameters;
+        const field = provisioned ? 'instanceUpdateParameterSchema' : 'instanceCreateParameterSchema';
+        park(
+          cm,
+          status,
+          instance.metadata.generation,
+          reason,
+          `${who}: parameters do not match ${plan.kind} ${plan.metadata.name ?? ''} ${field}: ${check.errors.join('; ')}`,
+        );
+        return {};
+      }
+    }
+    if (!(await isLatest(ctx, instance))) return staleRequeue;
+    const api = await brokerApi(ctx, instance, serviceClass);
+    return provisioned
+      ? update(ctx, instance, api, resolved, params, {
+          planChanged,
+          paramsChanged: paramsChanged || updateRequested,
+        })
+      : provision(ctx, instance, api, resolved, params);
+  }
+
+  async function brokerApi(
+    ctx: ReconcileContext,
+    instance: ServiceInstance,
+    serviceClass: AnyClass,
+  ): Promise<BrokerApi> {
+    try {
+      return await options.brokers(brokerOf(serviceClass), ctx.signal);
+    } catch (err) {
+      if (!(err instanceof BrokerUnavailableError)) throw err;
+      conditionsOf(ctx, instance.status ?? {}).markFalse(conditionTypes.ready, err.reason, err.message);
+      throw new RetryLater(`${describe(instance)}: ${err.message}`);
+    }
+  }
+
+  async function provision(
+    ctx: ReconcileContext,
+    instance: ServiceInstance,
+    api: BrokerApi,
+    resolved: ResolvedPlan,
+    params: ResolvedParameters,
+  ): Promise<Result> {
+    const status = instance.status!;
+    const cm = conditionsOf(ctx, status);
+    const ns = await namespaceInfo(ctx, instance.metadata.namespace ?? '');
+    status.currentOperation = 'Provision';
+    status.operationStartTime = now(ctx);
+    status.inProgressProperties = properties(instance, resolved, params);
+    status.deprovisionStatus = 'Required';
+    cm.markFalse(
+      conditionTypes.ready,
+      InstanceReasons.provisionInFlight,
+      'The provision request is being sent to the broker',
+    );
+    await persistStatus(ctx, instance);
+
+    const body: Record<string, unknown> = {
+      service_id: resolved.serviceClass.spec.externalID,
+      plan_id: resolved.plan.spec.externalID,
+      organization_guid: await clusterID(ctx),
+      space_guid: ns.uid,
+      context: await requestContext(ctx, instance, ns.annotations),
+      parameters: params.parameters,
+    };
+    if (resolved.plan.spec.maintenanceInfo) body['maintenance_info'] = resolved.plan.spec.maintenanceInfo;
+    const res = await api.provision(status.externalID!, body, {
+      originatingIdentity: originatingIdentity(instance.spec.userInfo),
+      signal: ctx.signal,
+    });
+    return settle(ctx, instance, 'provision', res, interpretOutcome('provision', res.outcome), resolved);
+  }
+
+  async function update(
+    ctx: ReconcileContext,
+    instance: ServiceInstance,
+    api: BrokerApi,
+    resolved: ResolvedPlan,
+    params: ResolvedParameters,
+    changed: { planChanged: boolean; paramsChanged: boolean },
+  ): Promise<Result> {
+    const status = instance.status!;
+    const cm = conditionsOf(ctx, status);
+    const previous = status.externalProperties ?? {};
+    status.currentOperation = 'Update';
+    status.operationStartTime = now(ctx);
+    status.inProgressProperties = properties(instance, resolved, params);
+    cm.markFalse(
+      conditionTypes.ready,
+      InstanceReasons.updateInFlight,
+      'The update request is being sent to the broker',
+    );
+    await persistStatus(ctx, instance);
+
+    const ns = await namespaceInfo(ctx, instance.metadata.namespace ?? '');
+    const body: Record<string, unknown> = {
+      service_id: resolved.serviceClass.spec.externalID,
+      context: await requestContext(ctx, instance, ns.annotations),
+      previous_values: {
+        plan_id: previous.planExternalID,
+        service_id: resolved.serviceClass.spec.externalID,
+      },
+    };
+    if (changed.planChanged) body['plan_id'] = resolved.plan.spec.externalID;
+    if (changed.paramsChanged) body['parameters'] = params.parameters;
+    const res = await api.update(status.externalID!, body, {
+      originatingIdentity: originatingIdentity(instance.spec.userInfo),
+      signal: ctx.signal,
+    });
+    return settle(ctx, instance, 'update', res, interpretOutcome('update', res.outcome), resolved);
+  }
+
+  async function deprovision(
+    ctx: ReconcileContext,
+    instance: ServiceInstance,
+    api: BrokerApi,
+  ): Promise<Result> {
+    const status = instance.status!;
+    const cm = conditionsOf(ctx, status);
+    const bindings = (
+      await ctx.config.client.list<ServiceCredentialBinding>(serviceCredentialBindingType, {
+        namespace: instance.metadata.namespace ?? '',
+        signal: ctx.signal,
+      })
+    ).items.filter((b) => b.spec.instanceRef.name === instance.metadata.name);
+    if (bindings.length > 0) {
+      cm.markFalse(
+        conditionTypes.ready,
+        InstanceReasons.blockedByBindings,
+        `${describe(instance)}: ${bindings.length} ServiceCredentialBinding(s) must be deleted first (${bindings
+          .slice(0, 5)
+          .map((b) => b.metadata.name)
+          .join(', ')})`,
+      );
+      return {};
+    }
+    if (status.currentOperation !== 'Deprovision') {
+      status.currentOperation = 'Deprovision';
+      status.operationStartTime = now(ctx);
+      cm.markFalse(
+        conditionTypes.ready,
+        InstanceReasons.deprovisionInFlight,
+        'The deprovision request is being sent to the broker',
+      );
+      await persistStatus(ctx, instance);
+    }
+    const res = await api.deprovision(status.externalID!, deleteQuery(status), {
+      originatingIdentity: originatingIdentity(instance.spec.userInfo),
+      signal: ctx.signal,
+    });
+    return settle(ctx, instance, 'deprovision', res, interpretOutcome('deprovision', res.outcome));
+  }
+
+  /** Orphan mitigation: DELETE, without the originating identity, until the broker says 200 or 410. */
+  async function mitigate(ctx: ReconcileContext, instance: ServiceInstance, api: BrokerApi): Promise<Result> {
+    const status = instance.status!;
+    const res = await api.deprovision(status.externalID!, deleteQuery(status), { signal: ctx.signal });
+    return settle(ctx, instance, 'deprovision', res, interpretOutcome('deprovision', res.outcome));
+  }
+
+  async function poll(ctx: ReconcileContext, instance: ServiceInstance, api: BrokerApi): Promise<Result> {
+    const status = instance.status!;
+    const cm = conditionsOf(ctx, status);
+    const operation = status.currentOperation ?? 'Provision';
+    const request = operationOf[operation];
+    const query: Record<string, string> = {};
+    if (status.classRef) query['service_id'] = status.classRef.externalID;
+    // For an update, the plan before it (the spec says so); otherwise the plan being worked on.
+    const planID =
+      operation === 'Update'
+        ? status.externalProperties?.planExternalID
+        : (status.inProgressProperties?.planExternalID ?? status.externalProperties?.planExternalID);
+    if (planID) query['plan_id'] = planID;
+    if (status.lastOperation) query['operation'] = status.lastOperation;
+    const res = await api.instanceLastOperation(status.externalID!, query, {
+      originatingIdentity: status.orphanMitigationInProgress
+        ? undefined
+        : originatingIdentity(instance.spec.userInfo),
+      signal: ctx.signal,
+    });
+    const code = res.outcome.kind === 'response' ? res.outcome.status : 0;
+    const verdict = interpretPoll(request, code, res.body?.['state']);
+    if (verdict === 'succeeded' || verdict === 'gone') {
+      return settle(ctx, instance, request, res, {
+        verdict: 'succeeded',
+        orphanMitigation: false,
+        retry: false,
+        reason: 'Succeeded',
+      });
+    }
+    if (verdict === 'failed') {
+      const said = res.body?.['description'];
+      const failed =
+        typeof said === 'string' && res.description === undefined ? { ...res, description: said } : res;
+      return settle(
+        ctx,
+        instance,
+        request,
+        failed,
+        interpretOutcome(request, { kind: 'lastOperationFailed' }),
+      );
+    }
+    const next = schedulePoll(ctx, status, res.retryAfterMs, polling);
+    if ('expired' in next) {
+      const failed = interpretOutcome(request, { kind: 'lastOperationFailed' });
+      return settle(
+        ctx,
+        instance,
+        request,
+        { ...res, description: 'the broker did not finish within the maximum polling duration' },
+        { ...failed, reason: InstanceReasons.pollingTimedOut },
+      );
+    }
+    const description = typeof res.body?.['description'] === 'string' ? `: ${res.body['description']}` : '';
+    cm.markFalse(
+      conditionTypes.ready,
+      progressReason[operation],
+      `The ${request} is in progress${description}`,
+    );
+    return { requeueAfterMs: next.pollInMs };
+  }
+
+  /** Applies the verdict on an answer to `request`: success, async acceptance, or failure per the table. */
+  async function settle(
+    ctx: ReconcileContext,
+    instance: ServiceInstance,
+    request: OsbRequestType,
+    res: BrokerCallResult,
+    verdict: Interpretation,
+    resolved?: ResolvedPlan,
+  ): Promise<Result> {
+    const status = instance.status!;
+    const cm = conditionsOf(ctx, status);
+    const who = describe(instance);
+    const mitigating = status.orphanMitigationInProgress === true;
+    const dashboard = res.body?.['dashboard_url'];
+    if (typeof dashboard === 'string' && dashboard !== '') status.dashboardURL = dashboard;
+
+    if (verdict.verdict === 'accepted') {
+      const operation = res.body?.['operation'];
+      status.asyncOpInProgress = true;
+      if (typeof operation === 'string') status.lastOperation = operation;
+      else delete status.lastOperation;
+      status.currentOperation =
+        request === 'provision' ? 'Provision' : request === 'update' ? 'Update' : 'Deprovision';
+      status.operationStartTime ??= now(ctx);
+      if (mitigating) status.operationStartTime = now(ctx);
+      status.pollDeadline = pollDeadline(
+        status.operationStartTime,
+        resolved?.plan.spec.maximumPollingDuration,
+        polling,
+      );
+      cm.markFalse(
+        conditionTypes.ready,
+        progressReason[status.currentOperation],
+        `The broker accepted the ${request}; polling last_operation`,
+      );
+      const next = schedulePoll(ctx, status, undefined, polling);
+      return { requeueAfterMs: 'expired' in next ? 1 : next.pollInMs };
+    }
+
+    endOperation(status);
+    if (verdict.verdict === 'succeeded') {
+      if (request === 'deprovision') {
+        status.provisionStatus = 'NotProvisioned';
+        delete status.externalProperties;
+        if (mitigating) {
+          status.orphanMitigationInProgress = false;
+          status.deprovisionStatus = 'NotRequired';
+          cm.clear(conditionTypes.orphanMitigation);
+          if (instance.metadata.deletionTimestamp !== undefined) {
+            await clearFinalizer(ctx, instance, finalizer);
+            return {};
+          }
+          if (cm.get(conditionTypes.failed)?.status === 'True') return {};
+          cm.markFalse(
+            conditionTypes.ready,
+            InstanceReasons.orphanMitigationSucceeded,
+            'Orphan mitigation succeeded; the provision is retried',
+          );
+          return { requeue: true };
+        }
+        status.deprovisionStatus = 'Succeeded';
+        cm.markFalse(conditionTypes.ready, InstanceReasons.deprovisioned, 'The instance was deprovisioned');
+        if (instance.metadata.deletionTimestamp !== undefined) await clearFinalizer(ctx, instance, finalizer);
+        return {};
+      }
+      if (status.inProgressProperties) status.externalProperties = status.inProgressProperties;
+      delete status.inProgressProperties;
+      status.provisionStatus = 'Provisioned';
+      status.observedUpdateRequests = instance.spec.updateRequests ?? 0;
+      cm.clear(conditionTypes.failed);
+      cm.markTrue(
+        conditionTypes.ready,
+        request === 'provision' ? InstanceReasons.provisioned : InstanceReasons.updated,
+      );
+      return {};
+    }
+
+    // Failed.
+    const message = `${who}: ${request} failed (${verdict.reason})${res.description ? `: ${res.description}` : ''}`;
+    if (request === 'deprovision') {
+      // A delete is repeated until the broker says 200 or 410: the "orphan mitigation" of a delete.
+      if (mitigating)
+        cm.markTrue(conditionTypes.orphanMitigation, InstanceReasons.orphanMitigationFailed, message);
+      cm.markUnknown(
+        conditionTypes.ready,
+        mitigating ? InstanceReasons.orphanMitigationFailed : 'DeprovisionCallFailed',
+        message,
+      );
+      throw new RetryLater(message);
+    }
+    delete status.inProgressProperties;
+    if (request === 'provision') {
+      if (verdict.orphanMitigation) {
+        if (!verdict.retry) park(cm, status, instance.metadata.generation, verdict.reason, message);
+        status.orphanMitigationInProgress = true;
+        status.deprovisionStatus = 'Required';
+        cm.markTrue(conditionTypes.orphanMitigation, verdict.reason, message);
+        cm.markFalse(
+          conditionTypes.ready,
+          InstanceReasons.orphanMitigation,
+          `${message}; deprovisioning to mitigate an orphan`,
+        );
+        await persistStatus(ctx, instance);
+        const api = await brokerApi(ctx, instance, (await recordedClass(ctx, instance))!);
+        return mitigate(ctx, instance, api);
+      }
+      status.deprovisionStatus = 'NotRequired';
+    }
+    if (verdict.retry) {
+      cm.markFalse(conditionTypes.ready, verdict.reason, message);
+      throw new RetryLater(message);
+    }
+    park(cm, status, instance.metadata.generation, verdict.reason, message);
+    return {};
+  }
+
+  async function requestContext(
+    ctx: ReconcileContext,
+    instance: ServiceInstance,
+    namespaceAnnotations: Record<string, string> | undefined,
+  ): Promise<Record<string, unknown>> {
+    return kubernetesContext({
+      namespace: instance.metadata.namespace ?? '',
+      clusterID: await clusterID(ctx),
+      instanceName: instance.metadata.name ?? '',
+      instanceAnnotations: userAnnotations(instance.metadata.annotations),
+      namespaceAnnotations: userAnnotations(namespaceAnnotations),
+    });
+  }
+}
+
+async function recordedClass(
+  ctx: ReconcileContext,
+  instance: ServiceInstance,
+): Promise<AnyClass | undefined> {
+  const ref = instance.status?.classRef;
+  if (!ref) return undefined;
+  const type = ref.kind === 'ClusterServiceClass' ? classTypes.cluster : classTypes.namespaced;
+  const list = await ctx.config.client.list<AnyClass>(type, {
+    ...(ref.kind === 'ServiceClass' ? { namespace: instance.metadata.namespace ?? '' } : {}),
+    signal: ctx.signal,
+  });
+  return list.items.find((c) => c.metadata.name === ref.name);
+}
+
+function properties(instance: ServiceInstance, resolved: ResolvedPlan, params: ResolvedParameters) {
+  return {
+    planExternalName: resolved.plan.spec.externalName,
+    planExternalID: resolved.plan.spec.externalID,
+    parameters: params.redacted,
+    parameterChecksum: params.checksum,
+    ...(instance.spec.userInfo ? { userInfo: instance.spec.userInfo } : {}),
+  };
+}
+
+function deleteQuery(status: ServiceInstanceStatus): { service_id: string; plan_id: string } {
+  return {
+    service_id: status.classRef?.externalID ?? '',
+    plan_id:
+      status.inProgressProperties?.planExternalID ??
+      status.externalProperties?.planExternalID ??
+      status.planRef?.externalID ??
+      '',
+  };
+}
+
+function endOperation(status: ServiceInstanceStatus): void {
+  delete status.currentOperation;
+  delete status.operationStartTime;
+  delete status.asyncOpInProgress;
+  delete status.lastOperation;
+  delete status.pollDeadline;
+}
+
+function deprovisionRequired(status: ServiceInstanceStatus): boolean {
+  return status.deprovisionStatus === 'Required' || status.deprovisionStatus === 'Failed';
+}
+
+/** Annotations worth sending: not kubectl's copy of the whole object. */
+function userAnnotations(
+  annotations: Record<string, string> | undefined,
+): Record<string, string> | undefined {
+  if (!annotations) return undefined;
+  const out = Object.fromEntries(
+    Object.entries(annotations).filter(([k]) => k !== 'kubectl.kubernetes.io/last-applied-configuration'),
+  );
+  return Object.keys(out).length ? out : undefined;
+}
+
+function describe(obj: KubeObject): string {
+  return `${obj.kind ?? 'ServiceInstance'} ${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
+}
