@@ -1,18 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { KubeClient, SharedInformerFactory } from '@bindery/kube';
+import { KubeClient, KubeConfig, SharedInformerFactory } from '@bindery/kube';
 import type { InformerKey, KubeObject } from '@bindery/kube';
-import { KubeConfig } from '@kubernetes/client-node';
 import { OnDemandInformers } from './on-demand-informers.ts';
 
 // The factory is never started: these tests are about which informers exist and who holds them.
 function factory(): SharedInformerFactory {
-  const kubeConfig = new KubeConfig();
-  kubeConfig.loadFromOptions({
-    clusters: [{ name: 'c', server: 'https://127.0.0.1:1' }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
+  const kubeConfig = new KubeConfig({
+    clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }],
+    users: [{ name: 'u', user: {} }],
+    contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+    'current-context': 'x',
   });
   return new SharedInformerFactory({ client: new KubeClient({ kubeConfig }) });
 }
