@@ -71,8 +71,10 @@ describe('bindery command line', () => {
       if (mode === 'self-managed') assert.equal(a.certSecret, installNames.webhookCertSecret);
       else assert.equal(a.certDir, certDir);
       assert.equal(a.secretAccess, 'metadata');
-      const [, ...restricted] = managerArgs(mode, 'none');
-      assert.equal(args(['manager', ...restricted], 'manager').args.secretAccess, 'none');
+      const [, ...restricted] = managerArgs(mode, { secretAccess: 'none', deniedEnvNames: ['A', 'B'] });
+      const parsed = args(['manager', ...restricted], 'manager').args;
+      assert.equal(parsed.secretAccess, 'none');
+      assert.deepEqual(parsed.deniedEnvNames, ['A', 'B']);
     }
   });
 
@@ -141,7 +143,11 @@ describe('bindery command line', () => {
       certMode: 'self-managed',
       replicas: 1,
       secretAccess: 'metadata',
+      deniedEnvNames: [],
     });
+    assert.deepEqual(args(['manifests', '--deny-env=LD_PRELOAD'], 'manifests').args.deniedEnvNames, [
+      'LD_PRELOAD',
+    ]);
   });
 
   it('parses broker', () => {

@@ -56,6 +56,14 @@ const secretAccess: OptionSpec = {
     'Ready=False and for the rollout opt-in; none: no access to Secrets at all (both features off, ' +
     'bindings still projected by reference). See docs/security.md',
 };
+const denyEnv: OptionSpec = {
+  type: 'string',
+  value: '<names>',
+  description:
+    'Variable names no binding may set in a workload (spec.env), separated by commas; ' +
+    '"recommended" stands for LD_PRELOAD, NODE_OPTIONS, JAVA_TOOL_OPTIONS and the like. Such ' +
+    'a binding is not projected and reports EnvNameDenied (default: none; see docs/security.md)',
+};
 const logLevels = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
 
@@ -166,14 +174,7 @@ Serving certificate (--cert-mode):
         description: 'Do not create the default cronjobs.batch mapping when missing (you manage mappings)',
       },
       'secret-access': secretAccess,
-      'deny-env': {
-        type: 'string',
-        value: '<names>',
-        description:
-          'Variable names no binding may set in a workload (spec.env), separated by commas; ' +
-          '"recommended" stands for LD_PRELOAD, NODE_OPTIONS, JAVA_TOOL_OPTIONS and the like. Such ' +
-          'a binding is not projected and reports EnvNameDenied (default: none; see docs/security.md)',
-      },
+      'deny-env': denyEnv,
       'log-level': logLevel,
       help,
     },
@@ -207,6 +208,7 @@ as one multi-document YAML file. Apply it server-side, as docs/install.md shows.
         ...secretAccess,
         description: `${secretAccess.description}; none also drops the Secret grant from the RBAC`,
       },
+      'deny-env': denyEnv,
       help,
     },
     examples: [
@@ -417,6 +419,8 @@ export interface ManifestsArgs {
   certMode: 'cert-manager' | 'self-managed';
   replicas: number;
   secretAccess: SecretAccess;
+  /** `--deny-env`, expanded; empty when not given. */
+  deniedEnvNames: string[];
 }
 
 export interface DevArgs {
@@ -678,6 +682,7 @@ function manifestsArgs(values: Values): ManifestsArgs {
     certMode: oneOf('cert-mode', required(values, 'cert-mode'), certModes, c),
     replicas: integer('replicas', required(values, 'replicas'), c, 1, 100),
     secretAccess: oneOf('secret-access', required(values, 'secret-access'), secretAccessModes, c),
+    deniedEnvNames: deniedEnv(str(values, 'deny-env'), c),
   };
 }
 

@@ -9,6 +9,7 @@ export function renderManifests(args: ManifestsArgs): string {
     certMode: args.certMode,
     replicas: args.replicas,
     secretAccess: args.secretAccess,
+    ...(args.deniedEnvNames.length > 0 && { deniedEnvNames: args.deniedEnvNames }),
     ...(args.image !== undefined && { image: args.image }),
   });
 }

@@ -51,6 +51,8 @@ export interface InstallOptions {
    * runs with `--secret-access=none`. See `SecretAccess`.
    */
   secretAccess?: SecretAccess;
+  /** Variable names no binding may set (`bindery manager --deny-env`; docs/security.md). Default none. */
+  deniedEnvNames?: readonly string[];
 }
 
 /** Object names; the manager (`bindery manager`) uses the same ones. */
@@ -112,6 +114,7 @@ interface Resolved {
   certMode: CertMode;
   replicas: number;
   secretAccess: SecretAccess;
+  deniedEnvNames: readonly string[];
 }
 
 function resolve(options: InstallOptions): Resolved {
@@ -134,7 +137,13 @@ function resolve(options: InstallOptions): Resolved {
   if (!secretAccessModes.includes(secretAccess)) {
     throw new Error(`secretAccess must be metadata or none, got ${JSON.stringify(secretAccess)}`);
   }
-  return { namespace, image, certMode, replicas, secretAccess };
+  const deniedEnvNames = options.deniedEnvNames ?? [];
+  for (const name of deniedEnvNames) {
+    if (name === '' || name.includes('=') || name.includes(',') || /\s/.test(name)) {
+      throw new Error(`deniedEnvNames: ${JSON.stringify(name)} is not a variable name`);
+    }
+  }
+  return { namespace, image, certMode, replicas, secretAccess, deniedEnvNames };
 }
 
 /**
@@ -429,7 +438,11 @@ function metricsService(o: Resolved): KubeObject {
 }
 
 /** The manager's command line (after the image's entrypoint, `bindery`). */
-export function managerArgs(certMode: CertMode, secretAccess: SecretAccess = 'metadata'): string[] {
+export function managerArgs(
+  certMode: CertMode,
+  options: { secretAccess?: SecretAccess; deniedEnvNames?: readonly string[] } = {},
+): string[] {
+  const { secretAccess = 'metadata', deniedEnvNames = [] } = options;
   return [
     'manager',
     '--leader-elect',
@@ -440,6 +453,7 @@ export function managerArgs(certMode: CertMode, secretAccess: SecretAccess = 'me
     `--cert-mode=${certMode}`,
     certMode === 'cert-manager' ? `--cert-dir=${certDir}` : `--cert-secret=${installNames.webhookCertSecret}`,
     ...(secretAccess === 'metadata' ? [] : [`--secret-access=${secretAccess}`]),
+    ...(deniedEnvNames.length === 0 ? [] : [`--deny-env=${deniedEnvNames.join(',')}`]),
   ];
 }
 
@@ -483,7 +497,10 @@ function deployment(o: Resolved): KubeObject {
               name: 'manager',
               image: o.image,
               imagePullPolicy: 'IfNotPresent',
-              args: managerArgs(o.certMode, o.secretAccess),
+              args: managerArgs(o.certMode, {
+                secretAccess: o.secretAccess,
+                deniedEnvNames: o.deniedEnvNames,
+              }),
               env: [
                 // The Lease's namespace and this replica's identity in the election.
                 fieldEnv('POD_NAMESPACE', 'metadata.namespace'),

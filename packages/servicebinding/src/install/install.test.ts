@@ -457,7 +457,7 @@ describe('renderInstallBundle options', () => {
     );
   });
 
-  it('secretAccess none: no verb on Secrets cluster-wide (cert-manager: none at all), and the manager is told', () => {
+  it('secretAccess none: no verb on Secrets cluster-wide (cert-manager: none at all), and the manager is told; so are deniedEnvNames', () => {
     for (const certMode of certModes) {
       const objects = renderInstallBundle({ certMode, secretAccess: 'none' });
       const secretRules = objects
@@ -476,7 +476,14 @@ describe('renderInstallBundle options', () => {
       const deployment = find(objects, 'Deployment', installNames.deployment);
       assert.match(JSON.stringify(deployment), /"--secret-access=none"/);
     }
-    assert.doesNotMatch(JSON.stringify(renderInstallBundle()), /--secret-access/);
+    assert.doesNotMatch(JSON.stringify(renderInstallBundle()), /--secret-access|--deny-env/);
+    const denying = find(
+      renderInstallBundle({ deniedEnvNames: ['LD_PRELOAD', 'NODE_OPTIONS'] }),
+      'Deployment',
+      installNames.deployment,
+    );
+    assert.match(JSON.stringify(denying), /"--deny-env=LD_PRELOAD,NODE_OPTIONS"/);
+    assert.throws(() => renderInstallBundle({ deniedEnvNames: ['A,B'] }), /is not a variable name/);
     assert.match(renderInstallYaml({ secretAccess: 'none' }), /^# .*, no access to Secrets\./);
     assert.throws(
       () => renderInstallBundle({ secretAccess: 'data' as 'none' }),
