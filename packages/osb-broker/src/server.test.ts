@@ -481,6 +481,14 @@ describe('BrokerServer', () => {
       assert.equal(request.previousPlan?.id, 'plan-a');
     });
 
+    it('answers 422 MaintenanceInfoConflict for an update to a maintenance_info the plan does not offer', async () => {
+      const res = await call('PATCH', path, {
+        body: { service_id: 'svc', plan_id: 'plan-a', maintenance_info: { version: '3.0.0' } },
+      });
+      assert.equal(res.status, 422);
+      assert.equal(res.body['error'], 'MaintenanceInfoConflict');
+    });
+
     it('answers 404 for an unknown instance', async () => {
       assert.equal(
         (await call('PATCH', '/v2/service_instances/none', { body: { service_id: 'svc' } })).status,
@@ -621,6 +629,24 @@ describe('BrokerServer', () => {
       });
       assert.equal(res.status, 202);
       assert.deepEqual(res.body, { operation: 'bind-1' });
+    });
+
+    it('answers 422 AsyncRequired for an unbind of an async-only plan without accepts_incomplete', async () => {
+      const res = await call('DELETE', path, { query: { service_id: 'svc', plan_id: 'plan-b' } });
+      assert.equal(res.status, 422);
+      assert.equal(res.body['error'], 'AsyncRequired');
+    });
+
+    it('passes RequiresApp from the broker as the spec writes it', async () => {
+      const original = broker.bind.bind(broker);
+      broker.bind = () => Promise.reject(BrokerError.requiresApp());
+      try {
+        const res = await call('PUT', '/v2/service_instances/bi/service_bindings/no-app', { body });
+        assert.equal(res.status, 422);
+        assert.equal(res.body['error'], 'RequiresApp');
+      } finally {
+        broker.bind = original;
+      }
     });
 
     it('unbinds with 200 {}, then answers 410; 400 without service_id and plan_id', async () => {

@@ -147,6 +147,16 @@ describe('the sample broker on a real API server', { skip: skipE2E }, () => {
     const again = await call('PUT', '/v2/service_instances/async-1', { query, body });
     assert.equal(again.status, 202);
     assert.equal(again.body['operation'], operation);
+    const different = await call('PUT', '/v2/service_instances/async-1', {
+      query,
+      body: { ...body, parameters: { replicas: 2 } },
+    });
+    assert.equal(different.status, 409, 'a different PUT while the first is being provisioned');
+    const early = await call('PUT', '/v2/service_instances/async-1/service_bindings/too-early', {
+      body: large,
+    });
+    assert.equal(early.status, 422);
+    assert.equal(early.body['error'], 'ConcurrencyError');
 
     await broker.stop();
     broker = await start();
