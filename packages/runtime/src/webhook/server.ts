@@ -20,20 +20,37 @@ import type { AdmissionContext, AdmissionHandler, AdmissionResult } from './hand
 import { webhookMetrics } from './metrics.ts';
 import type { WebhookMetrics } from './metrics.ts';
 import { ADMISSION_API_VERSION } from './types.ts';
-import type { AdmissionRequest, AdmissionResponse, AdmissionReview, StatusBody } from './types.ts';
+import {
+  JSON_TYPE,
+  encodeReview,
+  errorMessage,
+  jsonProblem,
+  reviewProblem,
+  statusBody,
+  statusReason,
+} from './review-codec.ts';
+import type { AdmissionRequest, AdmissionResponse, AdmissionReview } from './types.ts';
 
 /**
- * The API server refuses request bodies over 3 MiB (`MaxRequestBodyBytes`), so no object it admits
- * is larger; Kubernetes' own PodSecurity webhook uses the same limit. An UPDATE review carries the
- * object and the old object: raise the limit if you admit objects near the 1.5 MiB etcd limit on UPDATE.
+ * controller-runtime's limit. The API server accepts objects up to 3 MiB (`MaxRequestBodyBytes`), and
+ * an UPDATE review carries the object and the old object, so 3 MiB would refuse the updates of
+ * large objects; the in-flight budget bounds how many such bodies are held at once.
  */
-export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
+export const DEFAULT_MAX_BODY_BYTES = 7 * 1024 * 1024;
+
+/** A client gets this long to send a request's headers (a slow-headers client holds a connection). */
+export const DEFAULT_HEADERS_TIMEOUT_MS = 10_000;
 
 /**
- * The API server's webhook client keeps idle connections for 90 s (Go's `http.Transport` default,
- * which client-go keeps). The server must wait longer, so the client is always the side that closes
- * an idle connection; otherwise it may send a review on a connection the server is closing.
+ * Requests handled at once; more are answered 429 at once instead of queued. Handlers answer from
+ * memory in milliseconds, so a replica rarely has more than a few in flight; this bounds the bodies
+ * held (each up to `maxBodyBytes`) when something else is wrong.
  */
+export const DEFAULT_MAX_IN_FLIGHT = 128;
+
+/** Open connections; the API server needs about one per request in flight. More are closed at once. */
+export const DEFAULT_MAX_CONNECTIONS = 512;
+
 export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 100_000;
 
 export interface WebhookServerOptions {
@@ -49,8 +66,14 @@ export interface WebhookServerOptions {
   keyName?: string;
   /** A fixed serving certificate (for example from `generateSelfSigned`); replace it with `setCertificate`. */
   tls?: KeyPair;
-  /** Default 3 MiB, the API server's own limit (see `DEFAULT_MAX_BODY_BYTES`). */
+  /** Default 7 MiB, controller-runtime's (see `DEFAULT_MAX_BODY_BYTES`). */
   maxBodyBytes?: number;
+  /** Requests handled at once; the excess is answered 429 with `Retry-After`. Default 128. */
+  maxInFlight?: number;
+  /** Open connections; the excess is closed at once. Default 512. */
+  maxConnections?: number;
+  /** How long a client may take to send a request's headers; then 408. Default 10 s. */
+  headersTimeoutMs?: number;
   /**
    * How long a request may take, from its first byte to the answer (reading the body and running the
    * handler). Default 30 s, the most `timeoutSeconds` a webhook configuration can ask the API server
@@ -69,92 +92,6 @@ export interface WebhookServerOptions {
 }
 
 const TLS_CONTEXT = { minVersion: 'TLSv1.2' } as const;
-const JSON_TYPE = 'application/json';
-
-function statusReason(code: number): string {
-  return (
-    {
-      400: 'BadRequest',
-      404: 'NotFound',
-      405: 'MethodNotAllowed',
-      408: 'Timeout',
-      413: 'RequestEntityTooLarge',
-      415: 'UnsupportedMediaType',
-      431: 'RequestHeaderFieldsTooLarge',
-    }[code] ?? 'BadRequest'
-  );
-}
-
-function statusBody(code: number, message: string): string {
-  const body: StatusBody = {
-    apiVersion: 'v1',
-    kind: 'Status',
-    status: 'Failure',
-    code,
-    reason: statusReason(code),
-    message,
-  };
-  return JSON.stringify(body);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** What is wrong with a parsed body that should be an AdmissionReview v1, or undefined. */
-function reviewProblem(body: unknown): string | undefined {
-  if (!isObject(body))
-    return `the body is JSON ${Array.isArray(body) ? 'array' : typeof body}, not an object`;
-  if (body['apiVersion'] === undefined) return 'apiVersion is missing';
-  if (body['apiVersion'] !== ADMISSION_API_VERSION) {
-    return `apiVersion is ${JSON.stringify(body['apiVersion'])}, expected "${ADMISSION_API_VERSION}" (set admissionReviewVersions: ["v1"] in the webhook configuration)`;
-  }
-  if (body['kind'] === undefined) return 'kind is missing';
-  if (body['kind'] !== 'AdmissionReview')
-    return `kind is ${JSON.stringify(body['kind'])}, expected "AdmissionReview"`;
-  const request = body['request'];
-  if (request === undefined || request === null) return 'request is missing';
-  if (!isObject(request)) return 'request is not an object';
-  if (request['uid'] === undefined || request['uid'] === null || request['uid'] === '')
-    return 'request.uid is missing';
-  if (typeof request['uid'] !== 'string') return 'request.uid is not a string';
-  return undefined;
-}
-
-/** A JSON.parse failure without the input excerpt V8 puts in its message (the body may be a Secret). */
-function jsonProblem(err: unknown): string {
-  const position = /at position (\d+)/.exec((err as Error).message)?.[1];
-  if (/end of JSON input/i.test((err as Error).message)) return 'the body ends before the JSON value does';
-  return position === undefined
-    ? 'the body is not valid JSON'
-    : `the body is not valid JSON (at byte ${position})`;
-}
-
-function errorMessage(err: unknown): string {
-  const message =
-    err instanceof Error ? err.message : typeof err === 'string' ? err : 'a non-Error value was thrown';
-  return message.length > 1024 ? `${message.slice(0, 1024)}…` : message;
-}
-
-function encodeReview(
-  uid: string,
-  result: AdmissionResult,
-  warnings: string[],
-  auditAnnotations: Record<string, string>,
-): { text: string; response: AdmissionResponse } {
-  const response: AdmissionResponse = { uid, allowed: result.allowed };
-  if (result.status) response.status = result.status;
-  if (result.allowed && result.patch?.length) {
-    response.patch = Buffer.from(JSON.stringify(result.patch)).toString('base64');
-    response.patchType = 'JSONPatch';
-  }
-  const allWarnings = result.warnings?.length ? [...warnings, ...result.warnings] : warnings;
-  if (allWarnings.length) response.warnings = allWarnings;
-  if (Object.keys(auditAnnotations).length) response.auditAnnotations = auditAnnotations;
-  const review: AdmissionReview = { apiVersion: ADMISSION_API_VERSION, kind: 'AdmissionReview', response };
-  return { text: JSON.stringify(review), response };
-}
-
 interface Exchange {
   path: string;
   label: string;
@@ -175,6 +112,7 @@ export class WebhookServer {
   readonly #metrics: WebhookMetrics | undefined;
   readonly #maxBodyBytes: number;
   readonly #requestTimeoutMs: number;
+  readonly #maxInFlight: number;
   #server: Server | undefined;
   #watcher: CertWatcher | undefined;
   #certificate: CertificateInfo | undefined;
@@ -193,6 +131,7 @@ export class WebhookServer {
     this.#metrics = options.registry ? webhookMetrics(options.registry) : undefined;
     this.#maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
     this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
   }
 
   /** Serves `handler` at `path` (e.g. `/mutate-v1-configmap`); allowed before or after `listen`. */
@@ -308,9 +247,9 @@ export class WebhookServer {
     this.#certificate = inspectKeyPair(pair);
 
     const keepAliveTimeout = this.#options.keepAliveTimeoutMs ?? DEFAULT_KEEP_ALIVE_TIMEOUT_MS;
-    // Headers of a request on a reused connection may follow a long idle time; Node requires
-    // requestTimeout >= headersTimeout. Our own per-request timer enforces requestTimeoutMs.
-    const headersTimeout = keepAliveTimeout + 5_000;
+    // Node counts headersTimeout from a request's first byte, not from an idle connection's last
+    // request, so it can be short. requestTimeout is a backstop: our own timer answers first.
+    const headersTimeout = this.#options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
     const server = createServer({
       ...TLS_CONTEXT,
       cert: pair.cert,
@@ -319,9 +258,15 @@ export class WebhookServer {
       ALPNProtocols: ['http/1.1'],
       keepAliveTimeout,
       headersTimeout,
-      requestTimeout: Math.max(headersTimeout, this.#requestTimeoutMs),
+      requestTimeout: Math.max(headersTimeout, this.#requestTimeoutMs + 1_000),
+      // Node checks both timeouts this often (default 30 s, which would stretch them).
+      connectionsCheckingInterval: Math.min(1_000, headersTimeout),
       noDelay: true,
     });
+    server.maxConnections = this.#options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    server.on('drop', () =>
+      this.#log.debug({ maxConnections: server.maxConnections }, 'connection refused: too many open'),
+    );
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       try {
         this.#onRequest(req, res);
@@ -415,6 +360,7 @@ export class WebhookServer {
     const handler = this.#handlers.get(path);
     const ex: Exchange = { path, label: handler ? path : 'unmatched', started: performance.now(), req, res };
 
+    const overBudget = this.#inFlight >= this.#maxInFlight;
     this.#inFlight++;
     this.#metrics?.inFlight.inc({ webhook: ex.label });
     res.once('close', () => {
@@ -425,6 +371,7 @@ export class WebhookServer {
     });
     if (this.#stopping) res.setHeader('connection', 'close');
 
+    if (overBudget) return this.#tooMany(ex);
     if (!handler) {
       const known = this.paths.length ? this.paths.join(', ') : 'none';
       return this.#reject(ex, 404, `no admission webhook is served at ${path} (served paths: ${known})`);
@@ -634,15 +581,23 @@ export class WebhookServer {
     };
   }
 
+  /** 429 before reading the body: the API server counts it a failed call (its failurePolicy decides). */
+  #tooMany(ex: Exchange): void {
+    ex.res.setHeader('retry-after', '1');
+    ex.res.setHeader('connection', 'close');
+    this.#log.debug(
+      { webhook: ex.path, maxInFlight: this.#maxInFlight },
+      'admission request refused: too many in flight',
+    );
+    this.#reject(ex, 429, `more than ${this.#maxInFlight} admission requests are in flight: retry`);
+    ex.req.resume();
+  }
+
   /** 413 without reading the rest: close the connection once the answer is out. */
   #tooLarge(ex: Exchange): void {
     const { req, res } = ex;
     res.setHeader('connection', 'close');
-    this.#reject(
-      ex,
-      413,
-      `the request body is larger than ${this.#maxBodyBytes} bytes (the API server itself sends at most 3 MiB)`,
-    );
+    this.#reject(ex, 413, `the request body is larger than ${this.#maxBodyBytes} bytes`);
     // Discard what is still in flight instead of buffering it, then hang up: a client that keeps
     // sending after the answer would otherwise hold the connection open.
     req.resume();
