@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeClient } from '@bindery/kube';
-import { Manager, WebhookServer, generateSelfSigned } from '@bindery/runtime';
+import { CertificateRenewer, Manager, WebhookServer, generateSelfSigned } from '@bindery/runtime';
 import type { Controller, LeaderElectionOptions } from '@bindery/runtime';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
@@ -142,20 +142,30 @@ export async function runManager(args: ManagerArgs, signal: AbortSignal): Promis
     const urlHost =
       args.webhookUrl === undefined ? [] : [new URL(args.webhookUrl).hostname.replace(/^\[|\]$/g, '')];
     let certificates: ServingCertificates | undefined;
+    /** Issues the next serving certificate from the same CA, for renewal while running. */
+    let issue: ((signal: AbortSignal) => Promise<ServingCertificates>) | undefined;
     if (args.certMode === 'self-managed') {
       const service = args.webhookService;
-      certificates =
-        args.certSecret !== undefined && namespace !== undefined
-          ? await secretCertificates({
-              client,
-              namespace,
-              secret: args.certSecret,
-              service,
-              extraHosts: urlHost,
-              log,
-              signal,
-            })
-          : await generateSelfSigned({ service, namespace: namespace ?? 'default', extraHosts: urlHost });
+      if (args.certSecret !== undefined && namespace !== undefined) {
+        const secret = args.certSecret;
+        issue = (s) =>
+          secretCertificates({ client, namespace, secret, service, extraHosts: urlHost, log, signal: s });
+      } else {
+        const generated = await generateSelfSigned({
+          service,
+          namespace: namespace ?? 'default',
+          extraHosts: urlHost,
+        });
+        issue = () =>
+          generateSelfSigned({
+            service,
+            namespace: namespace ?? 'default',
+            extraHosts: urlHost,
+            ca: generated.ca,
+          });
+        certificates = generated;
+      }
+      certificates ??= await issue(signal);
     }
     let caBundle = certificates?.caBundle;
     // cert-manager's Secret carries its CA as ca.crt: with --webhook-url it becomes the caBundle.
@@ -199,6 +209,16 @@ export async function runManager(args: ManagerArgs, signal: AbortSignal): Promis
       return 1;
     }
     const { manager } = built;
+    if (issue) {
+      const next = issue;
+      manager.addRunnable(
+        new CertificateRenewer({
+          server: built.server,
+          renew: async (s) => (await next(s)).serving,
+          log,
+        }),
+      );
+    }
     if (certificates && clientConfig === undefined) {
       // The installed configurations leave caBundle to us (no cert-manager to inject it).
       manager.addRunnable(
