@@ -101,6 +101,7 @@ export function addServiceBindingWebhooks(
   const forwarder = new TriggerForwarder({
     isLeader: () => manager.leading,
     enqueue: (b) => options.controller.enqueue(b),
+    exists: (b) => index.has(b),
     client,
     log: manager.log,
     ...(options.triggerDebounceMs !== undefined ? { debounceMs: options.triggerDebounceMs } : {}),

@@ -107,6 +107,11 @@ export class BindingIndex {
     if (changed) this.#kindsChanged();
   }
 
+  /** Whether the binding `namespace/name` is indexed: the trigger forwards only those. */
+  has(binding: { namespace: string; name: string }): boolean {
+    return this.#entries.has(`${binding.namespace}/${binding.name}`);
+  }
+
   remove(binding: ServiceBinding): void {
     this.#drop(keyOf(binding));
     this.#sorted.clear();

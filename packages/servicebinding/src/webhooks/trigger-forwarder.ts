@@ -9,6 +9,10 @@
 // which the controller has. Patches are debounced per binding (a burst of workload updates costs
 // one write) and carry no resourceVersion: only the annotation is touched, so there is nothing to
 // conflict with. A binding that is gone is skipped.
+//
+// The webhook path is reachable by anything that can reach the pod, so a forged review must not
+// turn into unbounded writes: only bindings in this replica's cache are patched, and patches are
+// rate-limited by a token bucket (a binding left waiting stays pending, coalesced, and goes next).
 
 import { isNotFound } from '@bindery/kube';
 import type { Runnable } from '@bindery/runtime';
@@ -26,6 +30,12 @@ export interface TriggerForwarderOptions {
   enqueue: (binding: BindingKey) => void;
   /** Patches bindings from the other replicas: a client that writes to the API server. */
   client: Pick<Client, 'patch'>;
+  /** Whether the binding is in the cache (`BindingIndex.has`); others are never patched. Default: all. */
+  exists?: (binding: BindingKey) => boolean;
+  /** Patches per second to the API server, across all bindings. Default 10. */
+  maxPatchesPerSecond?: number;
+  /** Patches that may go at once after a quiet period. Default 20. */
+  patchBurst?: number;
   /** How long triggers for one binding are gathered into one patch. Default 200 ms. */
   debounceMs?: number;
   /** Attempts per patch before giving up (the controller's periodic resync remains). Default 3. */
@@ -44,10 +54,13 @@ export class TriggerForwarder implements Runnable {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #flushing: Promise<void> = Promise.resolve();
+  #tokens: number;
+  #refilledAt = performance.now();
 
   constructor(options: TriggerForwarderOptions) {
     this.#options = options;
     this.#log = (options.log ?? pino({ name: 'servicebinding' })).child({ component: this.name });
+    this.#tokens = options.patchBurst ?? 20;
   }
 
   /** Sends `bindings` to the leader's queue: now on the leader, after the debounce elsewhere. */
@@ -59,8 +72,11 @@ export class TriggerForwarder implements Runnable {
     }
     for (const b of bindings) {
       const key = `${b.namespace}/${b.name}`;
+      // Only bindings in the cache: the pending set is as bounded as the bindings are.
+      if (this.#options.exists && !this.#options.exists(b)) continue;
       if (!this.#pending.has(key)) this.#pending.set(key, { binding: b, attempt: 0 });
     }
+    if (this.#pending.size === 0) return;
     this.#schedule(this.#options.debounceMs ?? 200);
   }
 
@@ -95,16 +111,25 @@ export class TriggerForwarder implements Runnable {
   }
 
   async #flush(): Promise<void> {
-    const batch = [...this.#pending.values()];
-    this.#pending.clear();
     const at = (this.#options.now?.() ?? new Date()).toISOString();
-    let retry = false;
-    for (const item of batch) {
+    const retries: Array<[string, { binding: BindingKey; attempt: number }]> = [];
+    for (const [key, item] of this.#pending) {
       if (this.#stopped) return;
+      this.#pending.delete(key);
       // Leadership may have come here while waiting.
       if (this.#options.isLeader()) {
         this.#options.enqueue(item.binding);
         continue;
+      }
+      // Deleted since it was triggered, or never there.
+      if (this.#options.exists && !this.#options.exists(item.binding)) continue;
+      const waitMs = this.#take();
+      if (waitMs > 0) {
+        // Out of tokens: this one waits with the rest for the next ones.
+        this.#pending.set(key, item);
+        for (const [k, i] of retries) if (!this.#pending.has(k)) this.#pending.set(k, i);
+        this.#schedule(waitMs);
+        return;
       }
       try {
         await this.#options.client.patch(
@@ -119,11 +144,25 @@ export class TriggerForwarder implements Runnable {
           this.#log.warn({ err, binding: item.binding }, 'trigger not forwarded to the leader');
           continue;
         }
-        const key = `${item.binding.namespace}/${item.binding.name}`;
-        if (!this.#pending.has(key)) this.#pending.set(key, { binding: item.binding, attempt });
-        retry = true;
+        retries.push([key, { binding: item.binding, attempt }]);
       }
     }
-    if (retry) this.#schedule(1_000);
+    // After the loop: a key set again while iterating would be visited again.
+    for (const [key, item] of retries) if (!this.#pending.has(key)) this.#pending.set(key, item);
+    if (this.#pending.size > 0) this.#schedule(retries.length > 0 ? 1_000 : 0);
+  }
+
+  /** Takes a token: 0, or how long until one is there (nothing taken then). */
+  #take(): number {
+    const qps = this.#options.maxPatchesPerSecond ?? 10;
+    const burst = this.#options.patchBurst ?? 20;
+    const now = performance.now();
+    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#refilledAt) * qps) / 1000);
+    this.#refilledAt = now;
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return 0;
+    }
+    return Math.ceil(((1 - this.#tokens) * 1000) / qps);
   }
 }

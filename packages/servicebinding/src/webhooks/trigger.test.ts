@@ -119,6 +119,21 @@ describe('trigger: affected bindings', () => {
     const malformed = { ...rest, object: 'not an object' };
     assert.equal((await handle(malformed)).allowed, true);
   });
+  it('never answers allowed: false on its own errors (a failing hand-over, a review without a kind)', async () => {
+    const failing = asReview(
+      trigger({
+        index: index(),
+        enqueue: () => {
+          throw new Error('the forwarder is broken');
+        },
+      }),
+    );
+    const response = await failing(request('CREATE', deployment('web')));
+    assert.equal(response.allowed, true);
+    const handle = asReview(trigger({ index: index(), enqueue: () => undefined }));
+    const { kind: _kind, ...withoutKind } = request('CREATE', deployment('web'));
+    assert.equal((await handle(withoutKind as typeof withoutKind & { kind: never })).allowed, true);
+  });
 });
 
 describe('TriggerForwarder', () => {
@@ -162,5 +177,52 @@ describe('TriggerForwarder', () => {
       ref: { apiVersion: 'servicebinding.io/v1', kind: 'ServiceBinding', namespace: 'default', name: 'a' },
       patch: { metadata: { annotations: { [triggerAnnotation]: '2026-02-03T04:05:06.789Z' } } },
     });
+  });
+
+  it('forwards only bindings that exist in the cache when the patch is due', async () => {
+    patches.length = 0;
+    const live = new Set(['default/a']);
+    const f = new TriggerForwarder({
+      isLeader: () => false,
+      enqueue: () => assert.fail('not the leader'),
+      client,
+      exists: (b) => live.has(`${b.namespace}/${b.name}`),
+      debounceMs: 20,
+    });
+    f.forward([
+      { namespace: 'default', name: 'a' },
+      { namespace: 'default', name: 'forged' },
+    ]);
+    await f.idle();
+    assert.deepEqual(
+      patches.map((p) => p.ref.name),
+      ['a'],
+    );
+  });
+
+  it('a flood of forged triggers costs the API server a bounded number of writes per second', async () => {
+    patches.length = 0;
+    const f = new TriggerForwarder({
+      isLeader: () => false,
+      enqueue: () => assert.fail('not the leader'),
+      client,
+      debounceMs: 5,
+      maxPatchesPerSecond: 20,
+      patchBurst: 10,
+    });
+    const started = Date.now();
+    const flood = setInterval(
+      () => f.forward(Array.from({ length: 50 }, (_, i) => ({ namespace: 'default', name: `b${i}` }))),
+      5,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    clearInterval(flood);
+    const seconds = (Date.now() - started) / 1000;
+    // 10 at once, then 20 a second: about 30 in a second, never the thousands asked for.
+    assert.ok(
+      patches.length <= 10 + Math.ceil(20 * seconds) + 2,
+      `${patches.length} patches in ${seconds} s`,
+    );
+    assert.ok(patches.length >= 10, 'it still forwards');
   });
 });

@@ -27,10 +27,15 @@ export interface TriggerOptions {
 
 export function trigger(options: TriggerOptions): AdmissionHandler {
   return validating<KubeObject>((ctx) => {
-    const affected = affectedBindings(options.index, ctx.request);
-    if (affected.length > 0) {
-      ctx.log.debug({ bindings: affected.map((e) => e.key) }, 'trigger');
-      options.enqueue(affected.map((e) => ({ namespace: e.namespace, name: e.name })));
+    // A trigger only observes: its own failure must never refuse the write it was told about.
+    try {
+      const affected = affectedBindings(options.index, ctx.request);
+      if (affected.length > 0) {
+        ctx.log.debug({ bindings: affected.map((e) => e.key) }, 'trigger');
+        options.enqueue(affected.map((e) => ({ namespace: e.namespace, name: e.name })));
+      }
+    } catch (err) {
+      ctx.log.error({ reason: err instanceof Error ? err.message : String(err) }, 'trigger failed; allowed');
     }
     return { allowed: true };
   });
@@ -44,6 +49,7 @@ export function trigger(options: TriggerOptions): AdmissionHandler {
 export function affectedBindings(index: BindingIndex, request: AdmissionRequest): IndexedBinding[] {
   // A dry run changes nothing; bindings themselves are watched by the controller.
   if (request.dryRun === true) return [];
+  if (!isObject(request.kind)) return [];
   const { group, kind } = request.kind;
   if (group === apiGroup && kind === serviceBindingKind) return [];
   const object = isKubeObject(request.object) ? request.object : undefined;
