@@ -6,7 +6,7 @@
 
 import {
   NoKindMatchError,
-  StatusError,
+  errorMessage,
   isConflict,
   isForbidden,
   isNotFound,
@@ -325,10 +325,4 @@ function refOf(obj: KubeObject, type: TypeRef): ObjectRef {
 
 function groupKind(type: TypeRef): string {
   return `${type.kind}.${parseApiVersion(type.apiVersion).group}`;
-}
-
-/** The API server's own message for a failed request (without the request line), else the error's. */
-function errorMessage(err: unknown): string {
-  if (err instanceof StatusError && err.status.message) return err.status.message;
-  return err instanceof Error ? err.message : String(err);
 }

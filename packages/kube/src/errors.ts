@@ -73,18 +73,23 @@ const reasonByCode: Record<number, StatusReason> = {
 export class StatusError extends Error {
   readonly code: number;
   readonly reason: StatusReason;
-  readonly status: Status;
+  /**
+   * The server's Status as sent. Not enumerable, so a log serializer that copies an error's
+   * fields never prints it: its message may quote an object (see `errorMessage`).
+   */
+  declare readonly status: Status;
   /** What was asked: `GET /api/v1/namespaces/default/pods/x`. */
   readonly request: string;
 
   constructor(options: { code: number; status?: Status; request: string }) {
     const status = options.status ?? {};
     const reason = knownReason(status.reason) ?? reasonByCode[options.code] ?? 'Unknown';
-    super(`${options.request}: ${status.message ?? `HTTP ${options.code}`} (${reason})`);
+    const text = status.message === undefined ? `HTTP ${options.code}` : safeStatusMessage(status);
+    super(boundMessage(`${options.request}: ${text} (${reason})`));
     this.name = 'StatusError';
     this.code = options.code;
     this.reason = reason;
-    this.status = status;
+    Object.defineProperty(this, 'status', { value: status, enumerable: false });
     this.request = options.request;
   }
 
@@ -156,4 +161,67 @@ export function isNetworkError(err: unknown): boolean {
     if ((e as { cause?: unknown }).cause === e) break;
   }
   return false;
+}
+
+/** The most characters of error text copied into a condition, an event or a log line. */
+export const maxErrorMessageLength = 1024;
+
+/** `text`, cut to `max` characters (the cut said so) without splitting a surrogate pair. */
+export function boundMessage(text: string, max = maxErrorMessageLength): string {
+  if (text.length <= max) return text;
+  const suffix = ` … (${text.length - max} more characters)`;
+  let end = Math.max(0, max - suffix.length);
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return text.slice(0, end) + suffix;
+}
+
+/**
+ * What may be shown of an error in a status, an event or a log: for an API error, the server's
+ * message without the request line and without quoted values, bounded by `max`. The API
+ * server quotes the offending value in a 422 (`spec.template: Invalid value:
+ * core.PodTemplateSpec{…Env:[…{Name:"PASSWORD", Value:"…"}]…}: field is immutable`), and that
+ * value may hold what the object's owner put in it, literal credentials included.
+ */
+export function errorMessage(err: unknown, max = maxErrorMessageLength): string {
+  let text: string;
+  if (err instanceof StatusError) text = err.status.message ? safeStatusMessage(err.status) : err.message;
+  else if (err instanceof Error) text = err.message;
+  else text = typeof err === 'string' ? err : 'a non-Error value was thrown';
+  return boundMessage(text, max);
+}
+
+/** Field error types whose text carries the value (apimachinery's field.ErrorType strings). */
+const quotesValue = /(Invalid value|Unsupported value|Duplicate value): /;
+
+/**
+ * A Status message with every quoted value replaced by `(value omitted)`. With causes (what the
+ * API server sends for 422), each cause keeps its field and the detail after its value; without,
+ * everything from the first quoted value to the last `: ` goes, which may take some detail with
+ * it but never leaves part of a value.
+ */
+function safeStatusMessage(status: Status): string {
+  const message = status.message ?? '';
+  const first = quotesValue.exec(message);
+  if (first === null) return message;
+  const head = message.slice(0, first.index);
+  const causes = status.details?.causes ?? [];
+  const valued = causes.filter((c) => quotesValue.test(c.message ?? ''));
+  if (valued.length > 0) {
+    const parts = causes.map((c) => {
+      const m = quotesValue.exec(c.message ?? '');
+      const body =
+        m === null ? (c.message ?? '') : `${m[1]}: (value omitted): ${afterLastColon(c.message ?? '')}`;
+      return c.field ? `${c.field}: ${body}` : body;
+    });
+    // The head up to the first field error: `Job.batch "x" is invalid: `.
+    const lead = /^(.*? is invalid: )/.exec(message)?.[1] ?? '';
+    return `${lead}${parts.length === 1 ? parts[0] : `[${parts.join(', ')}]`}`;
+  }
+  return `${head}${first[1]}: (value omitted): ${afterLastColon(message)}`;
+}
+
+function afterLastColon(text: string): string {
+  const at = text.lastIndexOf(': ');
+  return at < 0 ? '' : text.slice(at + 2);
 }

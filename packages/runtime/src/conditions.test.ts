@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ConditionSet, formatMetaTime, restoreLastTransitionTimes } from './conditions.ts';
+import {
+  ConditionSet,
+  formatMetaTime,
+  maxConditionMessageLength,
+  restoreLastTransitionTimes,
+} from './conditions.ts';
 import type { Condition } from './conditions.ts';
 
 const set = new ConditionSet({
@@ -48,6 +53,25 @@ describe('ConditionSet', () => {
         lastTransitionTime: '2024-01-01T00:00:00Z',
       },
     ]);
+  });
+
+  it('cuts a message past the schema’s bound, on the condition and on the happy one it derives', () => {
+    // One failure per workload, aggregated: 1,000 workloads make a message far past the 32768
+    // characters metav1.Condition allows, and a status carrying it would be refused as a whole.
+    const aggregate = Array.from(
+      { length: 1000 },
+      (_, i) => `Deployment ns/web-${i}: refused by a webhook`,
+    ).join('; ');
+    assert.ok(aggregate.length > 32768);
+    const status: Record<string, unknown> = {};
+    const m = set.manage(status, clockAt('2024-01-01T00:00:00Z')).initialize();
+    m.markFalse('WorkloadProjected', 'WorkloadUpdateFailed', aggregate);
+    for (const type of ['WorkloadProjected', 'Ready']) {
+      const message = m.get(type)?.message ?? '';
+      assert.ok(message.length <= maxConditionMessageLength, `${type}: ${message.length} characters`);
+      assert.ok(maxConditionMessageLength < 32768);
+      assert.match(message, /^Deployment ns\/web-0: refused by a webhook; .* … \(\d+ more characters\)$/);
+    }
   });
 
   it('derives the happy condition: all True → True, any False → False, else Unknown', () => {

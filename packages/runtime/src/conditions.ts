@@ -2,7 +2,7 @@
 // derived from its dependents, knative/reconciler.io style.
 
 import type { Clock } from '@bindery/kube';
-import { isObject } from '@bindery/kube';
+import { boundMessage, isObject } from '@bindery/kube';
 
 export type ConditionStatus = 'True' | 'False' | 'Unknown';
 
@@ -16,6 +16,13 @@ export interface Condition {
   lastTransitionTime: string;
   observedGeneration?: number;
 }
+
+/**
+ * The longest condition message written. metav1.Condition's schema allows 32768 characters;
+ * a status carrying a longer one is refused as a whole, so the controller could never report
+ * anything again. Messages that aggregate many failures (one per workload) are cut here.
+ */
+export const maxConditionMessageLength = 8192;
 
 /** The reason dependents get from `initialize()`. */
 export const initializingReason = 'Initializing';
@@ -155,7 +162,14 @@ export class ConditionManager {
       existing && existing.status === status && existing.lastTransitionTime
         ? existing.lastTransitionTime
         : formatMetaTime(this.#clock.now());
-    const next: Condition = { ...existing, type, status, reason, message, lastTransitionTime };
+    const next: Condition = {
+      ...existing,
+      type,
+      status,
+      reason,
+      message: boundMessage(message, maxConditionMessageLength),
+      lastTransitionTime,
+    };
     this.#write([...list.filter((c) => c.type !== type), next]);
   }
 

@@ -9,7 +9,7 @@ import { defaultSubjectTypes } from '@bindery/bindings';
 import {
   NoKindMatchError,
   isTombstone,
-  StatusError,
+  errorMessage,
   isAlreadyExists,
   isConflict,
   isForbidden,
@@ -1011,9 +1011,4 @@ async function permission(
 /** `60 s`, `0.3 s`. */
 function formatSeconds(ms: number): string {
   return `${ms / 1000} s`;
-}
-
-function errorMessage(err: unknown): string {
-  if (err instanceof StatusError && err.status.message) return err.status.message;
-  return err instanceof Error ? err.message : String(err);
 }
