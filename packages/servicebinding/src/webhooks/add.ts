@@ -42,7 +42,10 @@ export interface AddServiceBindingWebhooksOptions {
   accessReviewTtlMs?: number;
   /** Periodic check of the configurations. Default 5 min. */
   rulesResyncMs?: number;
-  /** Variables no binding may set: the interceptor warns and does not project (as the controller). */
+  /**
+   * Variables no binding may set: the interceptor warns and does not project (as the controller),
+   * and the ServiceBinding validation warns the binding's author.
+   */
   deniedEnvNames?: readonly string[];
 }
 
@@ -133,7 +136,12 @@ export function addServiceBindingWebhooks(
     }),
   );
   server.register(triggerPath, trigger({ index, enqueue: (bindings) => forwarder.forward(bindings) }));
-  server.register(validateServiceBindingPath, validateServiceBindingWebhook());
+  server.register(
+    validateServiceBindingPath,
+    validateServiceBindingWebhook(
+      options.deniedEnvNames !== undefined ? { deniedEnvNames: options.deniedEnvNames } : {},
+    ),
+  );
   server.register(validateMappingPath, validateMappingWebhook());
 
   if (options.serve ?? true) manager.addRunnable(server);

@@ -23,3 +23,4 @@ export type { TriggerForwarderOptions } from './trigger-forwarder.ts';
 export { webhookRules } from './rules.ts';
 export type { RulesOptions, WebhookRule } from './rules.ts';
 export { validateMappingWebhook, validateServiceBindingWebhook } from './validation.ts';
+export type { ValidateServiceBindingOptions } from './validation.ts';

@@ -23,6 +23,31 @@ function binding(
 const traversal = binding('escape', { name: '../etc' });
 const traversalLabelled = { ...traversal, metadata: { ...traversal.metadata, labels: { team: 'a' } } };
 
+admissionWebhookTests('validate ServiceBinding with a deny list of variable names', {
+  handler: () => asReview(validateServiceBindingWebhook({ deniedEnvNames: ['LD_PRELOAD'] })),
+  rows: {
+    'a binding that asks for a denied variable is allowed, with a warning naming it and its field': {
+      request: request('CREATE', binding('preload', { env: [{ name: 'LD_PRELOAD', key: 'lib' }] })),
+      expectResponse: {
+        allowed: true,
+        warnings: [
+          'spec.env[0].name: "LD_PRELOAD" is on the manager\'s deny list of variable names (--deny-env): the binding is not projected',
+        ],
+      },
+    },
+    'one that does not is allowed without a warning': {
+      request: request('UPDATE', binding('ok', { env: [{ name: 'PRELOAD', key: 'LD_PRELOAD' }] }), {
+        oldObject: binding('ok'),
+      }),
+      expectResponse: { allowed: true, warnings: [] },
+    },
+    'an invalid binding is refused as before, without the warning': {
+      request: request('CREATE', binding('both', { name: '..', env: [{ name: 'LD_PRELOAD', key: 'lib' }] })),
+      expectResponse: { allowed: false, status: { code: 422, message: /spec\.name/ }, warnings: [] },
+    },
+  },
+});
+
 admissionWebhookTests('validate ServiceBinding', {
   handler: () => asReview(validateServiceBindingWebhook()),
   rows: {

@@ -17,12 +17,45 @@ import {
   validateClusterWorkloadResourceMapping,
   validateServiceBinding,
 } from '../apis/index.ts';
-import type { FieldError } from '../apis/index.ts';
+import type { FieldError, ServiceBinding } from '../apis/index.ts';
+import { checkDeniedEnv } from '../controllers/env-policy.ts';
+import { ProjectionError } from '../projector/index.ts';
 
-export function validateServiceBindingWebhook(): AdmissionHandler {
-  return validating<KubeObject>((ctx) =>
-    verdict(ctx.request, serviceBindingKind, (obj, old) => validateServiceBinding(obj, old)),
-  );
+export interface ValidateServiceBindingOptions {
+  /**
+   * The manager's deny list of variable names: a binding that asks for one is allowed (it is
+   * valid; the cluster's policy, not the spec, forbids it) with a warning, so its author learns at
+   * `kubectl apply` that it will not be projected.
+   */
+  deniedEnvNames?: readonly string[];
+}
+
+export function validateServiceBindingWebhook(options: ValidateServiceBindingOptions = {}): AdmissionHandler {
+  const denied = new Set(options.deniedEnvNames ?? []);
+  return validating<KubeObject>((ctx) => {
+    const result = verdict(ctx.request, serviceBindingKind, (obj, old) => validateServiceBinding(obj, old));
+    const warning = result.allowed ? deniedEnvWarning(ctx.request, denied) : undefined;
+    return warning === undefined ? result : { ...result, warnings: [warning] };
+  });
+}
+
+/** The deny-list warning for a CREATE or UPDATE of a binding, if it names a denied variable. */
+function deniedEnvWarning(
+  request: AdmissionRequest<KubeObject>,
+  denied: ReadonlySet<string>,
+): string | undefined {
+  if (denied.size === 0 || (request.operation !== 'CREATE' && request.operation !== 'UPDATE'))
+    return undefined;
+  if (request.subResource !== undefined && request.subResource !== '') return undefined;
+  const obj = request.object;
+  if (!isObject(obj) || !isObject(obj['spec'])) return undefined;
+  try {
+    checkDeniedEnv(obj as ServiceBinding, denied);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof ProjectionError)) throw err;
+    return err.message;
+  }
 }
 
 export function validateMappingWebhook(): AdmissionHandler {
