@@ -22,3 +22,4 @@ export {
   BindingReasons,
 } from './controllers/servicecredentialbinding.ts';
 export type { ServiceCredentialBindingReconcilerOptions } from './controllers/servicecredentialbinding.ts';
+export * from './broker/index.ts';
