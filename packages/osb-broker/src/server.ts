@@ -131,7 +131,14 @@ export class BrokerServer {
     const server = this.#options.tls
       ? createHttpsServer({ ...serverOptions, ...this.#options.tls, minVersion: 'TLSv1.2' })
       : createHttpServer(serverOptions);
-    server.on('request', (req: IncomingMessage, res: ServerResponse) => void this.#onRequest(req, res));
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      // Nothing a request does may take the process down: a failure here is logged and answered.
+      this.#onRequest(req, res).catch((err: unknown) => {
+        this.#log.error({ err }, 'OSB request failed outside its handler');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{}');
+        else res.destroy();
+      });
+    });
     server.on('clientError', (_err, socket) => {
       if (socket.writable)
         socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -213,17 +220,20 @@ export class BrokerServer {
     this.#inFlight++;
     this.#metrics?.inFlight.inc({ operation });
     const echo = requestIdentity(header(req, REQUEST_IDENTITY_HEADER));
-    let reply: Reply;
     try {
-      reply = await this.#handle(req, path, method, query, route, echo);
-    } catch (err) {
-      reply = this.#errorReply(err, operation, method, path);
+      let reply: Reply;
+      try {
+        reply = await this.#handle(req, path, method, query, route, echo);
+      } catch (err) {
+        reply = this.#errorReply(err, operation, method, path);
+      }
+      this.#send(res, reply, echo, reply.status === 413);
+      this.#metrics?.requests.inc({ operation, code: String(reply.status) });
+      this.#metrics?.duration.observe({ operation }, (performance.now() - started) / 1000);
+    } finally {
+      this.#metrics?.inFlight.dec({ operation });
+      if (--this.#inFlight === 0) this.#drained?.();
     }
-    this.#send(res, reply, echo, reply.status === 413);
-    this.#metrics?.requests.inc({ operation, code: String(reply.status) });
-    this.#metrics?.duration.observe({ operation }, (performance.now() - started) / 1000);
-    this.#metrics?.inFlight.dec({ operation });
-    if (--this.#inFlight === 0) this.#drained?.();
   }
 
   async #handle(
