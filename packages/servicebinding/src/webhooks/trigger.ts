@@ -1,7 +1,8 @@
-// The `/trigger` validating webhook: a change to a workload, a Provisioned Service (its status
-// included) or a directly referenced Secret enqueues the bindings that depend on it, found in the
-// binding index (no tracker: the tracker is filled only where the controller runs, the leader,
-// and this webhook is served by every replica). It always allows and never waits on anything.
+// The `/trigger` validating webhook: a change to a workload or a Provisioned Service (its status
+// included) enqueues the bindings that depend on it, found in the binding index (no tracker: the
+// tracker is filled only where the controller runs, the leader, and this webhook is served by
+// every replica). It always allows and never waits on anything.
+// Its rules never name Secrets (configurations.ts): the controller's metadata watch sees those.
 
 import { isObject } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
