@@ -1,0 +1,273 @@
+// The whole path on a real API server against the sample broker of @bindery/osb-broker: a
+// ServiceInstance, a ServiceCredentialBinding, and a servicebinding.io ServiceBinding that names the
+// credential binding as its Provisioned Service and projects it into a Deployment — all Ready; then
+// everything deleted, and the broker left with nothing.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
+import { isNotFound } from '@bindery/kube';
+import type { KubeClient, KubeObject } from '@bindery/kube';
+import { startSampleBroker, sampleCatalog } from '@bindery/osb-broker';
+import type { RunningSampleBroker } from '@bindery/osb-broker';
+import { Manager } from '@bindery/runtime';
+import type { Condition } from '@bindery/runtime';
+import {
+  addServiceBindingController,
+  clusterWorkloadResourceMappingCRD,
+  serviceBindingCRD,
+  serviceBindingType,
+} from '@bindery/servicebinding';
+import { pino } from 'pino';
+import { apiVersion, osbCRDs } from '../apis/index.ts';
+import { OsbClient } from '../client/index.ts';
+import { osbClientBrokerApi } from '../platform/osb-client-api.ts';
+import { addOsbPlatformControllers } from './add-platform.ts';
+import { serviceCredentialBindingType } from './serviceinstance.ts';
+
+const ns = 'osb-sample-e2e';
+const brokerName = 'sample';
+
+/** The catalog as ClusterServiceClasses and ClusterServicePlans (the broker controller's job in a cluster). */
+function catalogObjects(): KubeObject[] {
+  const out: KubeObject[] = [];
+  for (const s of sampleCatalog.services) {
+    const className = `sample-${s.name}`;
+    out.push({
+      apiVersion,
+      kind: 'ClusterServiceClass',
+      metadata: { name: className },
+      spec: {
+        externalName: s.name,
+        externalID: s.id,
+        clusterServiceBrokerName: brokerName,
+        bindable: s.bindable,
+        ...(s.bindings_retrievable !== undefined && { bindingsRetrievable: s.bindings_retrievable }),
+        ...(s.tags && { tags: s.tags }),
+        ...(s.metadata && { externalMetadata: s.metadata }),
+      },
+    });
+    for (const p of s.plans) {
+      out.push({
+        apiVersion,
+        kind: 'ClusterServicePlan',
+        metadata: { name: `${className}-${p.name}` },
+        spec: {
+          externalName: p.name,
+          externalID: p.id,
+          clusterServiceBrokerName: brokerName,
+          clusterServiceClassRef: { name: className },
+          ...(p.bindable !== undefined && { bindable: p.bindable }),
+          ...(p.plan_updateable !== undefined && { planUpdateable: p.plan_updateable }),
+          ...(p.binding_rotatable !== undefined && { bindingRotatable: p.binding_rotatable }),
+          ...(p.maximum_polling_duration !== undefined && {
+            maximumPollingDuration: p.maximum_polling_duration,
+          }),
+          ...(p.maintenance_info && { maintenanceInfo: { version: p.maintenance_info.version } }),
+          ...(p.schemas?.service_instance?.create?.parameters && {
+            instanceCreateParameterSchema: p.schemas.service_instance.create.parameters,
+          }),
+          ...(p.schemas?.service_instance?.update?.parameters && {
+            instanceUpdateParameterSchema: p.schemas.service_instance.update.parameters,
+          }),
+          ...(p.schemas?.service_binding?.create?.parameters && {
+            serviceBindingCreateParameterSchema: p.schemas.service_binding.create.parameters,
+          }),
+        },
+      });
+    }
+  }
+  return out;
+}
+
+const deployment: KubeObject = {
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name: 'web', namespace: ns },
+  spec: {
+    selector: { matchLabels: { app: 'web' } },
+    template: {
+      metadata: { labels: { app: 'web' } },
+      spec: { containers: [{ name: 'web', image: 'registry.example/web:1' }] },
+    },
+  },
+};
+
+describe('OSB platform against the sample broker, into a Deployment', { skip: skipE2E }, () => {
+  let cp: ControlPlane;
+  let admin: KubeClient;
+  let sample: RunningSampleBroker;
+  let osb: OsbClient;
+  const stop = new AbortController();
+  let running: Promise<void> | undefined;
+
+  const ready = (obj: KubeObject): Condition | undefined =>
+    ((obj['status'] as { conditions?: Condition[] } | undefined)?.conditions ?? []).find(
+      (c) => c.type === 'Ready',
+    );
+  const waitReady = (kind: string, name: string, group = apiVersion): Promise<KubeObject> =>
+    eventually(async () => {
+      const obj = await admin.get({ apiVersion: group, kind, namespace: ns, name });
+      assert.equal(ready(obj)?.status, 'True', `${kind} ${name}: ${JSON.stringify(obj['status'])}`);
+      return obj;
+    }, 60_000);
+
+  before(
+    async () => {
+      cp = new ControlPlane();
+      await cp.start();
+      admin = cp.client();
+      await cp.installCRDs([...osbCRDs(), serviceBindingCRD(), clusterWorkloadResourceMappingCRD()]);
+      await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+      for (const obj of catalogObjects()) await admin.create(obj);
+      await admin.create(deployment);
+      sample = await startSampleBroker({
+        client: admin,
+        namespace: 'sample-broker-e2e',
+        delayMs: 300,
+        log: pino({ level: 'silent' }),
+      });
+      osb = new OsbClient({ url: sample.url, timeoutMs: 10_000 });
+      const api = osbClientBrokerApi(osb);
+      const manager = new Manager({
+        client: admin,
+        name: 'osb-sample',
+        log: pino({ level: process.env['BINDERY_E2E_LOG'] ?? 'silent' }),
+        metrics: false,
+        health: false,
+      });
+      addOsbPlatformControllers(manager, {
+        brokers: () => Promise.resolve(api),
+        polling: { minDelayMs: 200, maxDelayMs: 1000 },
+      });
+      addServiceBindingController(manager, {
+        serviceTypes: [serviceBindingType, serviceCredentialBindingType],
+        ensureDefaultMappings: false,
+      });
+      running = manager.start(stop.signal);
+    },
+    { timeout: 30 * 60_000 },
+  );
+
+  after(async () => {
+    stop.abort();
+    await running?.catch(() => undefined);
+    await osb?.close();
+    await sample?.stop();
+    await cp?.stop();
+  });
+
+  it('instance → credential binding → ServiceBinding into a Deployment, all Ready', async () => {
+    await admin.create({
+      apiVersion,
+      kind: 'ServiceInstance',
+      metadata: { name: 'db', namespace: ns },
+      spec: {
+        clusterServiceClassExternalName: 'bindery-database',
+        clusterServicePlanExternalName: 'small',
+        parameters: { database: 'orders', connectionLimit: 5 },
+      },
+    });
+    await admin.create({
+      apiVersion,
+      kind: 'ServiceCredentialBinding',
+      metadata: { name: 'db', namespace: ns },
+      spec: { instanceRef: { name: 'db' }, parameters: { role: 'readwrite' } },
+    });
+    await admin.create({
+      ...serviceBindingType,
+      metadata: { name: 'web-db', namespace: ns },
+      spec: {
+        service: { apiVersion, kind: 'ServiceCredentialBinding', name: 'db' },
+        workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' },
+      },
+    });
+    await waitReady('ServiceInstance', 'db');
+    const binding = await waitReady('ServiceCredentialBinding', 'db');
+    assert.deepEqual((binding['status'] as { binding?: unknown }).binding, { name: 'db' });
+    const secret = await admin.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: 'db' });
+    assert.equal(secret['type'], 'servicebinding.io/postgresql');
+    const keys = Object.keys(secret['data'] as Record<string, string>).sort();
+    assert.ok(
+      keys.includes('password') && keys.includes('type') && keys.includes('provider'),
+      keys.join(','),
+    );
+    await waitReady('ServiceBinding', 'web-db', serviceBindingType.apiVersion);
+    await eventually(async () => {
+      const web = await admin.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' });
+      const volumes =
+        (
+          web['spec'] as {
+            template: { spec: { volumes?: { projected?: { sources: { secret?: { name: string } }[] } }[] } };
+          }
+        ).template.spec.volumes ?? [];
+      assert.ok(
+        volumes.some((v) => v.projected?.sources.some((s) => s.secret?.name === 'db')),
+        'the Deployment projects the credential Secret',
+      );
+    });
+  });
+
+  it('provisions an async-only plan by polling last_operation', async () => {
+    await admin.create({
+      apiVersion,
+      kind: 'ServiceInstance',
+      metadata: { name: 'big', namespace: ns },
+      spec: {
+        clusterServiceClassExternalName: 'bindery-database',
+        clusterServicePlanExternalName: 'large',
+        parameters: { replicas: 2 },
+      },
+    });
+    await waitReady('ServiceInstance', 'big');
+  });
+
+  it('a plan that is not bindable is a condition on the credential binding', async () => {
+    await admin.create({
+      apiVersion,
+      kind: 'ServiceInstance',
+      metadata: { name: 'metrics', namespace: ns },
+      spec: {
+        clusterServiceClassExternalName: 'bindery-queue',
+        clusterServicePlanExternalName: 'metrics-only',
+      },
+    });
+    await waitReady('ServiceInstance', 'metrics');
+    await admin.create({
+      apiVersion,
+      kind: 'ServiceCredentialBinding',
+      metadata: { name: 'metrics', namespace: ns },
+      spec: { instanceRef: { name: 'metrics' } },
+    });
+    await eventually(async () => {
+      const b = await admin.get({ ...serviceCredentialBindingType, namespace: ns, name: 'metrics' });
+      assert.equal(ready(b)?.reason, 'NotBindable');
+    });
+  });
+
+  it('deleting the ServiceBinding, the credential binding and the instances leaves the broker empty', async () => {
+    await admin.delete({ ...serviceBindingType, namespace: ns, name: 'web-db' });
+    for (const name of ['db', 'metrics'])
+      await admin.delete({ ...serviceCredentialBindingType, namespace: ns, name });
+    for (const name of ['db', 'big', 'metrics'])
+      await admin.delete({ apiVersion, kind: 'ServiceInstance', namespace: ns, name });
+    await eventually(async () => {
+      for (const name of ['db', 'big', 'metrics']) {
+        assert.ok(
+          isNotFound(
+            await admin
+              .get({ apiVersion, kind: 'ServiceInstance', namespace: ns, name })
+              .catch((e: unknown) => e),
+          ),
+          name,
+        );
+      }
+    }, 60_000);
+    const left = await admin.list({ apiVersion: 'v1', kind: 'Secret' }, { namespace: 'sample-broker-e2e' });
+    assert.deepEqual(
+      left.items.map((s) => s.metadata.name),
+      [],
+      'the sample broker holds nothing any more',
+    );
+  });
+});
