@@ -233,7 +233,7 @@ describe('OSB platform controllers on a real API server', { skip: skipE2E }, () 
     await cp?.stop();
   });
 
-  it('provisions with the Kubernetes context, the creating user and a dashboard URL', async () => {
+  it('provisions with the Kubernetes context, the creating user and a dashboard URL (OSBP-1, OSBP-2, OSBP-3, OSBP-5, OSBP-6, OSBP-8)', async () => {
     await alice.create(instance('basic', { parameters: { tier: 'gold' } }));
     const ready = await waitInstance('basic', 'True');
     assert.equal(ready.status?.dashboardURL, 'https://dashboard.example/i-basic');
@@ -268,26 +268,36 @@ describe('OSB platform controllers on a real API server', { skip: skipE2E }, () 
   // OSB 2.17 orphan-mitigation table, provision rows: the DELETEs the broker receives.
   const provisionRows: { row: string; replies: ScriptedReply[]; deletes: number; end: 'True' | 'Failed' }[] =
     [
-      { row: '5xx', replies: [{ status: 500, body: { description: 'boom' } }], deletes: 1, end: 'True' },
-      { row: 'timeout', replies: [{ hang: true }], deletes: 1, end: 'True' },
       {
-        row: 'malformed 201',
+        row: '5xx (OSBP-22, OSBP-4)',
+        replies: [{ status: 500, body: { description: 'boom' } }],
+        deletes: 1,
+        end: 'True',
+      },
+      { row: 'timeout (OSBP-23)', replies: [{ hang: true }], deletes: 1, end: 'True' },
+      {
+        row: 'malformed 201 (OSBP-24)',
         replies: [{ status: 201, raw: '{"dashboard_url": ' }],
         deletes: 1,
         end: 'True',
       },
-      { row: 'malformed 202', replies: [{ status: 202, raw: 'accepted!' }], deletes: 1, end: 'True' },
-      { row: 'other 2xx (204)', replies: [{ status: 204, raw: '' }], deletes: 1, end: 'True' },
-      { row: '408', replies: [{ status: 408 }], deletes: 0, end: 'True' },
       {
-        row: 'other 4xx (400)',
+        row: 'malformed 202 (OSBP-24)',
+        replies: [{ status: 202, raw: 'accepted!' }],
+        deletes: 1,
+        end: 'True',
+      },
+      { row: 'other 2xx, 204 (OSBP-25)', replies: [{ status: 204, raw: '' }], deletes: 1, end: 'True' },
+      { row: '408 (OSBP-27)', replies: [{ status: 408 }], deletes: 0, end: 'True' },
+      {
+        row: 'other 4xx, 400 (OSBP-28)',
         replies: [{ status: 400, body: { description: 'no' } }],
         deletes: 0,
         end: 'Failed',
       },
-      { row: '409 conflict', replies: [{ status: 409, body: {} }], deletes: 0, end: 'Failed' },
+      { row: '409 conflict (OSBP-32)', replies: [{ status: 409, body: {} }], deletes: 0, end: 'Failed' },
       {
-        row: '422 ConcurrencyError',
+        row: '422 ConcurrencyError (OSBP-31)',
         replies: [{ status: 422, body: { error: 'ConcurrencyError', description: 'busy' } }],
         deletes: 0,
         end: 'True',
@@ -317,7 +327,7 @@ describe('OSB platform controllers on a real API server', { skip: skipE2E }, () 
     });
   }
 
-  it('provision whose last_operation says failed: one DELETE, then parked until the spec changes', async () => {
+  it('provision whose last_operation says failed: one DELETE, then parked until the spec changes (OSBP-26, OSBP-9)', async () => {
     const id = 'i-om-async-failed';
     broker.script('provision', { status: 202, body: { operation: 'op/1 x' } }, 1, (r) => r.instanceId === id);
     broker.script(
@@ -336,7 +346,7 @@ describe('OSB platform controllers on a real API server', { skip: skipE2E }, () 
     assert.equal(broker.requests('provision').filter((r) => r.instanceId === id).length, 1, 'not retried');
   });
 
-  it('provision with parameters that fail the plan schema: a condition, and no request to the broker', async () => {
+  it('provision with parameters that fail the plan schema: a condition, and no request to the broker (OSBP-7)', async () => {
     await alice.create(
       instance('bad-params', { clusterServicePlanExternalName: 'small', parameters: { size: 99 } }),
     );
@@ -355,7 +365,7 @@ describe('OSB platform controllers on a real API server', { skip: skipE2E }, () 
     });
   });
 
-  it('async provision polls last_operation and honours Retry-After', async () => {
+  it('async provision polls last_operation with service_id and plan_id (OSBP-9, OSBP-10)', async () => {
     broker.setAsyncOperations(['provision']);
     try {
       await alice.create(instance('async'));
@@ -369,7 +379,7 @@ describe('OSB platform controllers on a real API server', { skip: skipE2E }, () 
     }
   });
 
-  it('updates parameters with PATCH carrying the changing user, and refuses a plan change the plan does not allow', async () => {
+  it('updates parameters with PATCH carrying the changing user, and refuses a plan change the plan does not allow (OSBP-3, OSBP-14, OSBP-15)', async () => {
     await alice.create(instance('upd', { clusterServicePlanExternalName: 'small', parameters: { size: 1 } }));
     await waitInstance('upd', 'True');
     const current = await getInstance('upd');
@@ -398,7 +408,7 @@ describe('OSB platform controllers on a real API server', { skip: skipE2E }, () 
     assert.equal(broker.requests('update').filter((r) => r.instanceId === 'i-fixed').length, 0);
   });
 
-  it('binds, writes a servicebinding.io Secret it owns, and exposes .status.binding.name', async () => {
+  it('binds, writes a servicebinding.io Secret it owns, and exposes .status.binding.name (OSBP-5, OSBP-20)', async () => {
     await alice.create(credentialBinding('app', 'basic', { secretName: 'app-credentials' }));
     const b = await waitBinding('app', 'True');
     assert.deepEqual(b.status?.binding, { name: 'app-credentials' });
@@ -425,14 +435,19 @@ describe('OSB platform controllers on a real API server', { skip: skipE2E }, () 
 
   // Orphan-mitigation table, bind rows.
   const bindRows: { row: string; reply: ScriptedReply; unbinds: number; end: 'True' | 'Failed' }[] = [
-    { row: '5xx', reply: { status: 503 }, unbinds: 1, end: 'True' },
-    { row: 'timeout', reply: { hang: true }, unbinds: 1, end: 'True' },
-    { row: 'malformed 201', reply: { status: 201, raw: '{"credentials": "x' }, unbinds: 1, end: 'True' },
-    { row: 'malformed 202', reply: { status: 202, raw: '[]' }, unbinds: 1, end: 'True' },
-    { row: 'other 2xx (206)', reply: { status: 206, body: {} }, unbinds: 1, end: 'True' },
-    { row: '408', reply: { status: 408 }, unbinds: 0, end: 'True' },
+    { row: '5xx (OSBP-22, OSBP-4)', reply: { status: 503 }, unbinds: 1, end: 'True' },
+    { row: 'timeout (OSBP-23)', reply: { hang: true }, unbinds: 1, end: 'True' },
     {
-      row: 'other 4xx (400)',
+      row: 'malformed 201 (OSBP-24)',
+      reply: { status: 201, raw: '{"credentials": "x' },
+      unbinds: 1,
+      end: 'True',
+    },
+    { row: 'malformed 202 (OSBP-24)', reply: { status: 202, raw: '[]' }, unbinds: 1, end: 'True' },
+    { row: 'other 2xx, 206 (OSBP-25)', reply: { status: 206, body: {} }, unbinds: 1, end: 'True' },
+    { row: '408 (OSBP-27)', reply: { status: 408 }, unbinds: 0, end: 'True' },
+    {
+      row: 'other 4xx, 400 (OSBP-28)',
       reply: { status: 400, body: { description: 'nope' } },
       unbinds: 0,
       end: 'Failed',
@@ -451,7 +466,7 @@ describe('OSB platform controllers on a real API server', { skip: skipE2E }, () 
     });
   }
 
-  it('async bind whose last_operation says failed: one unbind', async () => {
+  it('async bind whose last_operation says failed: one unbind (OSBP-26)', async () => {
     const id = 'b-om-bind-async';
     broker.script('bind', { status: 202, body: { operation: 'bind-1' } }, 1, (r) => r.bindingId === id);
     broker.script(
@@ -466,7 +481,7 @@ describe('OSB platform controllers on a real API server', { skip: skipE2E }, () 
     assert.equal(unbinds(id).length, 1);
   });
 
-  it('async bind fetches the credentials with GET binding', async () => {
+  it('async bind fetches the credentials with GET binding (OSBP-19)', async () => {
     broker.setAsyncOperations(['bind']);
     try {
       await alice.create(credentialBinding('async-bind', 'basic'));
@@ -477,7 +492,7 @@ describe('OSB platform controllers on a real API server', { skip: skipE2E }, () 
     }
   });
 
-  it('credentials that are not an object are a condition, and never leave the broker answer', async () => {
+  it('credentials that are not an object are a condition, and never leave the broker answer (OSBP-20, OSBP-24)', async () => {
     const id = 'b-not-object';
     broker.script(
       'bind',
@@ -499,7 +514,7 @@ describe('OSB platform controllers on a real API server', { skip: skipE2E }, () 
     }
   });
 
-  it('rotates a binding_rotatable binding with predecessor_binding_id and unbinds the predecessor', async () => {
+  it('rotates a binding_rotatable binding with predecessor_binding_id and unbinds the predecessor (OSBP-21)', async () => {
     await admin.create(plan('rotating', 'plan-rotating', { bindingRotatable: true }));
     await alice.create(instance('rot', { clusterServicePlanExternalName: 'rotating' }));
     await waitInstance('rot', 'True');
@@ -517,7 +532,7 @@ describe('OSB platform controllers on a real API server', { skip: skipE2E }, () 
     });
   });
 
-  it('deprovision waits for the bindings, unbinds, deprovisions and releases both objects', async () => {
+  it('deprovision waits for the bindings, unbinds, deprovisions and releases both objects (OSBP-16, OSBP-17)', async () => {
     await alice.create(instance('gone'));
     await waitInstance('gone', 'True');
     await alice.create(credentialBinding('gone', 'gone'));
@@ -552,7 +567,7 @@ describe('OSB platform controllers on a real API server', { skip: skipE2E }, () 
     );
   });
 
-  it('a deprovision answered 5xx is repeated until the broker says it is gone', async () => {
+  it('a deprovision answered 5xx is repeated until the broker says it is gone (OSBP-17, OSBP-30)', async () => {
     await alice.create(instance('retry-delete'));
     await waitInstance('retry-delete', 'True');
     broker.script('deprovision', { status: 500 }, 2, (r) => r.instanceId === 'i-retry-delete');

@@ -222,7 +222,7 @@ describe('OSB platform against the sample broker, into a Deployment', { skip: sk
     await waitReady('ServiceInstance', 'big');
   });
 
-  it('a plan that is not bindable is a condition on the credential binding', async () => {
+  it('a plan that is not bindable is a condition on the credential binding (OSBP-18)', async () => {
     await admin.create({
       apiVersion,
       kind: 'ServiceInstance',

@@ -41,7 +41,7 @@ const rows: Row[] = [
     om: true,
   },
   {
-    name: 'update last_operation failed is not mitigated',
+    name: 'update last_operation failed is not mitigated (OSBP-29)',
     requests: ['update'],
     outcome: { kind: 'lastOperationFailed' },
     verdict: 'failed',
@@ -72,7 +72,7 @@ const rows: Row[] = [
     om: true,
   },
   {
-    name: 'update other 2xx is not mitigated',
+    name: 'update other 2xx is not mitigated (OSBP-29)',
     requests: ['update'],
     outcome: ok(206),
     verdict: 'failed',
@@ -218,7 +218,7 @@ describe('last_operation answers', () => {
     assert.equal(interpretPoll('bind', 200, 'in progress'), 'inProgress');
   });
 
-  it('410 is success only for an async delete, and keeps polling otherwise', () => {
+  it('410 is success only for an async delete, and keeps polling otherwise (OSBP-13)', () => {
     assert.equal(interpretPoll('deprovision', 410, undefined), 'gone');
     assert.equal(interpretPoll('unbind', 410, undefined), 'gone');
     assert.equal(interpretPoll('provision', 410, undefined), 'keepPolling');

@@ -39,7 +39,7 @@ describe('poll schedule', () => {
     ]);
   });
 
-  it("honours the broker's Retry-After, in seconds or as a date", () => {
+  it("honours the broker's Retry-After, in seconds or as a date (OSBP-11)", () => {
     assert.deepEqual(nextPoll({ startedAt: t0, attempts: 5, retryAfter: '3' }, t0), { pollInMs: 3000 });
     assert.deepEqual(
       nextPoll({ startedAt: t0, attempts: 0, retryAfter: 'Thu, 03 Dec 2026 07:00:10 GMT' }, t0),
@@ -59,7 +59,7 @@ describe('poll schedule', () => {
     );
   });
 
-  it('expires after maximum_polling_duration, with a last poll on the deadline', () => {
+  it('expires after maximum_polling_duration, with a last poll on the deadline (OSBP-12)', () => {
     const state = { startedAt: t0, attempts: 4, maximumPollingDurationSeconds: 20 };
     assert.deepEqual(
       nextPoll(state, t0 + 15_000),

@@ -75,7 +75,7 @@ describe('parameter schemas', () => {
     additionalProperties: false,
   };
 
-  it('checks draft-04 schemas (boolean exclusiveMaximum)', () => {
+  it('checks draft-04 schemas, boolean exclusiveMaximum (OSBP-7)', () => {
     assert.deepEqual(checkParameters(draft04, { size: 3 }), { valid: true, errors: [] });
     const tooBig = checkParameters(draft04, { size: 10 });
     assert.equal(tooBig.valid, false);
