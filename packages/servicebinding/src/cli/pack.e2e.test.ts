@@ -1,6 +1,6 @@
-// The production artifact: `npm pack` of kube, runtime, bindings and servicebinding (compiled by
-// pack.ts), installed together in an empty directory without development dependencies, then
-// `bindery --help` and `bindery manager` against a real control plane from there.
+// The production artifact: `npm pack` of every package in productionPackages (compiled by pack.ts),
+// installed together in an empty directory without development dependencies, then `bindery --help`,
+// `bindery broker` and `bindery manager` against a real control plane from there.
 
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -53,7 +53,7 @@ describe('the packed production artifact', { skip: skipE2E }, () => {
     ]);
     await run('mkdir', ['-p', app]);
     await writeFile(join(app, 'package.json'), '{ "name": "app", "private": true }\n');
-    // All four tarballs at once: their @bindery/* dependencies resolve to each other, and the rest
+    // All the tarballs at once: their @bindery/* dependencies resolve to each other, and the rest
     // comes from the npm cache (or the registry when the cache lacks it).
     await run(
       'npm',
@@ -92,6 +92,30 @@ describe('the packed production artifact', { skip: skipE2E }, () => {
     );
     assert.equal(dev.code, 1);
     assert.match(dev.stderr ?? '', /needs @bindery\/controlplane/);
+  });
+
+  it('runs bindery broker (the packed osb-broker) against the control plane, and stops on SIGTERM', async () => {
+    const port = await freePort();
+    const child = spawn(
+      bin,
+      ['broker', '--kubeconfig', kubeconfig, '--bind-address', `127.0.0.1:${port}`, '--insecure-no-auth'],
+      { cwd: app, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      await eventually(async () => {
+        assert.equal(child.exitCode, null, stderr);
+        const res = await fetch(`http://127.0.0.1:${port}/v2/catalog`, {
+          headers: { 'x-broker-api-version': '2.17' },
+        });
+        assert.equal(res.status, 200);
+      }, 60_000);
+      child.kill('SIGTERM');
+      assert.equal(await exited(child), 0, stderr);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 
   it('runs bindery manager against the control plane until it is ready, and stops on SIGTERM', async () => {

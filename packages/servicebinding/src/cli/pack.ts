@@ -1,4 +1,4 @@
-// Packs the production artifacts: @bindery/kube, osb-broker, runtime, bindings and servicebinding (with the
+// Packs the production artifacts: @bindery/kube, osb-broker, runtime, osb, bindings and servicebinding (with the
 // `bindery` bin) as npm tarballs of compiled JavaScript.
 //
 // Why a build: the workspace packages export their .ts sources, which Node runs directly in the
@@ -21,7 +21,14 @@ const run = promisify(execFile);
 const repo = fileURLToPath(new URL('../../../../', import.meta.url));
 
 /** In dependency order. */
-export const productionPackages = ['kube', 'osb-broker', 'runtime', 'bindings', 'servicebinding'] as const;
+export const productionPackages = [
+  'kube',
+  'osb-broker',
+  'runtime',
+  'osb',
+  'bindings',
+  'servicebinding',
+] as const;
 
 export interface PackOptions {
   /** Where the tarballs go. */
@@ -72,7 +79,7 @@ export function productionManifest(pkg: PackageJson): PackageJson {
   };
 }
 
-/** Type-checks and compiles the four packages, stages each with its production manifest, and packs it. */
+/** Type-checks and compiles the production packages, stages each with its production manifest, and packs it. */
 export async function packProduction(options: PackOptions): Promise<PackedPackage[]> {
   const outDir = resolve(options.outDir);
   const signal = options.signal;
