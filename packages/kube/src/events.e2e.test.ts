@@ -3,9 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { ControlPlane, skipE2E } from '@bindery/controlplane';
 import { KubeClient } from './client.ts';
+import type { Event } from './event-builder.ts';
 import { EventRecorder } from './events.ts';
-import type { Event } from './events.ts';
-import { parseMicroTime } from './leader-election.ts';
+import { parseMicroTime } from './micro-time.ts';
 import type { KubeObject } from './object.ts';
 
 const ns = 'events-e2e';

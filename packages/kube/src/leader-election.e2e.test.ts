@@ -5,8 +5,9 @@ import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
 import { KubeClient } from './client.ts';
 import { realClock } from './clock.ts';
 import type { Clock } from './clock.ts';
-import { LeaderElector, parseMicroTime } from './leader-election.ts';
+import { LeaderElector } from './leader-election.ts';
 import type { Lease, LeaderElectorOptions } from './leader-election.ts';
+import { parseMicroTime } from './micro-time.ts';
 
 const ns = 'leader-election-e2e';
 const microTime = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;

@@ -17,6 +17,7 @@ import type { KubeClient } from './client.ts';
 import { realClock, sleep } from './clock.ts';
 import type { Clock } from './clock.ts';
 import { isAlreadyExists, isConflict, isNotFound } from './errors.ts';
+import { formatMicroTime, parseMicroTime } from './micro-time.ts';
 import { isObject } from './object.ts';
 import type { KubeObject, ObjectRef } from './object.ts';
 
@@ -91,33 +92,6 @@ export interface Lease extends KubeObject {
     preferredHolder?: string;
     [field: string]: unknown;
   };
-}
-
-/**
- * A `metav1.MicroTime`: `YYYY-MM-DDTHH:MM:SS.ffffffZ`, always UTC and exactly six
- * fractional digits. `ms` may carry a fraction (microseconds).
- */
-export function formatMicroTime(ms: number): string {
-  if (!Number.isFinite(ms)) throw new RangeError(`formatMicroTime: not a time: ${ms}`);
-  const micros = Math.round(ms * 1000);
-  const fraction = ((micros % 1_000_000) + 1_000_000) % 1_000_000;
-  const seconds = (micros - fraction) / 1_000_000;
-  const iso = new Date(seconds * 1000).toISOString(); // YYYY-MM-DDTHH:MM:SS.000Z
-  if (iso.length !== 24) throw new RangeError(`formatMicroTime: year out of range: ${iso}`);
-  return `${iso.slice(0, 19)}.${String(fraction).padStart(6, '0')}Z`;
-}
-
-const rfc3339 = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i;
-
-/** Milliseconds since the epoch (with a microsecond fraction) of an RFC 3339 time; undefined if it is not one. */
-export function parseMicroTime(text: string): number | undefined {
-  const m = rfc3339.exec(text);
-  if (!m) return undefined;
-  const [, base = '', fraction = '', zone = 'Z'] = m;
-  const seconds = Date.parse(`${base}${zone.toUpperCase()}`);
-  if (Number.isNaN(seconds)) return undefined;
-  const micros = Number(fraction.padEnd(6, '0').slice(0, 6));
-  return seconds + micros / 1000;
 }
 
 /** The election record a Lease holds; missing fields read as empty. */

@@ -2,6 +2,7 @@
 // is retried. Delays are in milliseconds.
 import { realClock } from './clock.ts';
 import type { Clock } from './clock.ts';
+import { TokenBucket } from './token-bucket.ts';
 
 export interface RateLimiter<T> {
   /** How long `item` should wait before it is processed again; counts as one failure of it. */
@@ -68,8 +69,7 @@ export class BucketRateLimiter<T = unknown> implements RateLimiter<T> {
   readonly qps: number;
   readonly burst: number;
   readonly #clock: Clock;
-  #tokens: number;
-  #last: number | undefined;
+  readonly #bucket: TokenBucket;
 
   constructor(options: BucketRateLimiterOptions = {}) {
     this.qps = options.qps ?? 10;
@@ -77,17 +77,12 @@ export class BucketRateLimiter<T = unknown> implements RateLimiter<T> {
     if (!(this.qps > 0)) throw new RangeError(`BucketRateLimiter: qps must be > 0, got ${this.qps}`);
     if (!(this.burst >= 1)) throw new RangeError(`BucketRateLimiter: burst must be >= 1, got ${this.burst}`);
     this.#clock = options.clock ?? realClock;
-    this.#tokens = this.burst;
+    this.#bucket = new TokenBucket(this.burst, 1000 / this.qps, this.#clock.now());
   }
 
   when(_item: T): number {
     if (this.qps === Infinity) return 0;
-    const now = this.#clock.now();
-    // Refill for the time since the last reservation (none if the clock went backwards).
-    const elapsed = this.#last === undefined ? 0 : Math.max(0, now - this.#last);
-    this.#tokens = Math.min(this.burst, this.#tokens + (elapsed * this.qps) / 1000) - 1;
-    this.#last = now;
-    return this.#tokens < 0 ? (-this.#tokens * 1000) / this.qps : 0;
+    return this.#bucket.reserve(this.#clock.now());
   }
 
   forget(_item: T): void {}
