@@ -23,3 +23,4 @@ export {
 } from './controllers/servicecredentialbinding.ts';
 export type { ServiceCredentialBindingReconcilerOptions } from './controllers/servicecredentialbinding.ts';
 export * from './broker/index.ts';
+export * from './manager.ts';

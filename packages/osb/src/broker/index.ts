@@ -7,3 +7,4 @@ export { catalogObjectName } from './names.ts';
 export { parseDuration } from './duration.ts';
 export type { BrokerScope } from './scope.ts';
 export { brokerLabel, clusterScope, namespacedScope } from './scope.ts';
+export * from './clients.ts';

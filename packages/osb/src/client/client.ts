@@ -138,8 +138,13 @@ export class OsbClient {
     });
   }
 
-  /** Closes the connections, aborting requests in flight. */
+  /** Closes the connections once the requests in flight have their answers (or time out). */
   async close(): Promise<void> {
+    await this.#agent.close();
+  }
+
+  /** Closes the connections now, aborting requests in flight. */
+  async destroy(): Promise<void> {
     await this.#agent.destroy();
   }
 
