@@ -2,7 +2,7 @@
 // `__proto__` in a workload or a mapping path is data, never the prototype.
 
 import type { JsonObject } from './types.ts';
-import { insertionPoint } from './field-order.ts';
+import { insertionPoint } from './key-order.ts';
 
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -18,7 +18,7 @@ export function setOwn(obj: JsonObject, key: string, value: unknown): void {
 
 /**
  * Sets `key`, keeping its position when present. A new key goes where the API server would
- * serialize it (see field-order.ts) rather than at the end, so projected output matches the RI
+ * serialize it (see key-order.ts) rather than at the end, so projected output matches the RI
  * byte for byte; the identity of `obj` is kept because callers hold references into it.
  */
 export function putKey(obj: JsonObject, key: string, value: unknown): void {

@@ -13,7 +13,7 @@ import {
   stashMapping,
   validateMappingSpec,
 } from './mapping.ts';
-import { PODSPECABLE_STASH } from './testing.ts';
+import { PODSPECABLE_STASH } from './ri-example.fixtures.ts';
 
 // Defaulting a template (WM-9 … WM-20, RB-6) and the CronJob mapping are apis/'s, tested in
 // apis/defaults.test.ts; these are the projector's uses of them.

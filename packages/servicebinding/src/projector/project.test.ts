@@ -5,7 +5,16 @@ import type { ServiceBinding } from '../apis/servicebinding.ts';
 import { ProjectionError } from './errors.ts';
 import { CRONJOB_MAPPING } from './mapping.ts';
 import { project } from './project.ts';
-import { binding, deployment, mount, PODSPECABLE_STASH, rootEnv, SECRET, UID, VOLUME } from './testing.ts';
+import {
+  binding,
+  deployment,
+  mount,
+  PODSPECABLE_STASH,
+  rootEnv,
+  SECRET,
+  UID,
+  VOLUME,
+} from './ri-example.fixtures.ts';
 import type { JsonObject } from './types.ts';
 
 /** Byte-for-byte comparison: same JSON text, key order included. */

@@ -24,7 +24,7 @@ import {
   VOLUME_PREFIX,
   volumeName,
 } from './names.ts';
-import { itemName, sortProjected } from './ordering.ts';
+import { itemName, sortProjected } from './list-order.ts';
 import { containerName, ensureList, ensureMap, findContainers } from './pod-template.ts';
 import type { MetaContainer } from './pod-template.ts';
 import { mountPath, normalizeMountPath, serviceBindingRoot } from './root.ts';

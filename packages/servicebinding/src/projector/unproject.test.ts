@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { ProjectionError } from './errors.ts';
 import { CRONJOB_MAPPING } from './mapping.ts';
 import { project } from './project.ts';
-import { binding, deployment, SECRET, UID, VOLUME } from './testing.ts';
+import { binding, deployment, SECRET, UID, VOLUME } from './ri-example.fixtures.ts';
 import type { JsonObject } from './types.ts';
 import { isProjected, unproject } from './unproject.ts';
 

@@ -13,7 +13,7 @@ import {
   typeAnnotation,
   volumeName,
 } from './names.ts';
-import { itemName } from './ordering.ts';
+import { itemName } from './list-order.ts';
 import { findContainers, readList, readMap } from './pod-template.ts';
 import type { JsonObject, MappingSpec, ServiceBindingLike } from './types.ts';
 import { cloneWorkload, WORKLOAD_ANNOTATIONS, workloadVersion } from './workload.ts';
