@@ -712,6 +712,31 @@ describe('BrokerServer', () => {
     });
   });
 
+  it("aborts a handler's signal when the platform hangs up", async () => {
+    const started = Promise.withResolvers<void>();
+    const aborted = Promise.withResolvers<unknown>();
+    const held = memoryBroker();
+    held.update = (_req, ctx) => {
+      ctx.signal.addEventListener('abort', () => aborted.resolve(ctx.signal.reason));
+      started.resolve();
+      return new Promise(() => undefined);
+    };
+    const s = await serve({ broker: held });
+    const client = new AbortController();
+    const request = fetch(`${s.url}/v2/service_instances/x`, {
+      method: 'PATCH',
+      headers: { authorization, 'x-broker-api-version': '2.17', 'content-type': 'application/json' },
+      body: JSON.stringify({ service_id: 'svc' }),
+      signal: client.signal,
+    }).catch(() => undefined);
+    await started.promise;
+    client.abort();
+    await request;
+    const reason = await aborted.promise;
+    assert.ok(reason instanceof BrokerError);
+    assert.equal(reason.status, 499, 'aborted for the hang-up, not at the request timeout');
+  });
+
   it('finishes in-flight requests on stop, and refuses new connections', async () => {
     const gate = Promise.withResolvers<void>();
     const started = Promise.withResolvers<void>();

@@ -223,7 +223,7 @@ export class BrokerServer {
     try {
       let reply: Reply;
       try {
-        reply = await this.#handle(req, path, method, query, route, echo);
+        reply = await this.#handle(req, res, path, method, query, route, echo);
       } catch (err) {
         reply = this.#errorReply(err, operation, method, path);
       }
@@ -238,6 +238,7 @@ export class BrokerServer {
 
   async #handle(
     req: IncomingMessage,
+    res: ServerResponse,
     path: string,
     method: string,
     query: URLSearchParams,
@@ -252,6 +253,12 @@ export class BrokerServer {
       () => timeout.abort(new RequestTimeout()),
       this.#options.requestTimeoutMs ?? 60_000,
     );
+    // The platform hung up before the answer: the handler may stop working for nobody.
+    const hungUp = (): void => {
+      if (!res.writableFinished)
+        timeout.abort(new BrokerError(499, { description: 'The client closed the request.' }));
+    };
+    res.once('close', hungUp);
     try {
       const signal = timeout.signal;
       let auth: AuthResult;
@@ -287,6 +294,7 @@ export class BrokerServer {
       return await Promise.race([handlers[route.operation](call), aborted]);
     } finally {
       clearTimeout(timer);
+      res.off('close', hungUp);
     }
   }
 
