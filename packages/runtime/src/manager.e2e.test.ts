@@ -160,6 +160,69 @@ describe('Manager against a real API server', { skip: skipE2E }, () => {
     assert.ok(Date.now() - started < 5_000, 'failed fast');
   });
 
+  it('reads of a kind the client may not list give up at the deadline, and /readyz stays true', async () => {
+    const user = await cp.addUser({ name: 'no-configmaps' });
+    const mgr = new Manager({
+      client: KubeClient.fromKubeConfig({ kubeconfig: user.kubeconfigPath }),
+      log: pino({ level: 'silent' }),
+      metrics: false,
+      health: { host: '127.0.0.1', port: 0 },
+      cacheSyncTimeoutMs: 1_000,
+    });
+    // A manager with nothing to run stops at once.
+    mgr.addRunnable({
+      name: 'idle',
+      start: (signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve())),
+    });
+    const stop = new AbortController();
+    const running = mgr.start(stop.signal);
+    try {
+      await eventually(async () =>
+        assert.equal((await fetch(`http://127.0.0.1:${mgr.healthAddress?.port}/readyz`)).status, 200),
+      );
+      await assert.rejects(
+        mgr.cachedClient.list({ apiVersion: 'v1', kind: 'ConfigMap' }, { namespace: ns }),
+        (err: Error) =>
+          err.name === 'CacheSyncTimeoutError' &&
+          err.message.includes('ConfigMap') &&
+          /forbidden/.test(err.message),
+      );
+      // The informer that never syncs was started on demand: the replica stays ready.
+      assert.equal((await fetch(`http://127.0.0.1:${mgr.healthAddress?.port}/readyz`)).status, 200);
+    } finally {
+      stop.abort();
+      await running;
+    }
+  });
+
+  it('hands every cached object to the controllers again each sync period', async () => {
+    const mgr = manager({ syncPeriodMs: 500 });
+    const seen: string[] = [];
+    mgr.add(
+      new Controller({
+        name: 'resync',
+        for: { apiVersion: 'v1', kind: 'ConfigMap' },
+        reconciler: {
+          name: 'resync',
+          reconcile: (_ctx, request) => {
+            if (request.name === 'resynced') seen.push(request.name);
+            return Promise.resolve({});
+          },
+        },
+      }),
+    );
+    await admin.create(configMap('resynced', 'resync'));
+    const stop = new AbortController();
+    const running = mgr.start(stop.signal);
+    try {
+      // Nothing changes the ConfigMap: only resyncs reconcile it again.
+      await eventually(() => assert.ok(seen.length >= 3, `reconciled ${seen.length} times`), 10_000);
+    } finally {
+      stop.abort();
+      await running;
+    }
+  });
+
   it('a reconcile that throws anything never stops the controller', async () => {
     const mgr = manager();
     let calls = 0;
