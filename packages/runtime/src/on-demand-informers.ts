@@ -10,10 +10,11 @@ import type {
   KubeObject,
   SharedInformer,
   SharedInformerFactory,
+  TransformFunc,
 } from '@bindery/kube';
 
 export interface OnDemandInformersOptions {
-  informers: Pick<SharedInformerFactory, 'informerFor' | 'has' | 'remove'>;
+  informers: Pick<SharedInformerFactory, 'informerFor' | 'has' | 'remove' | 'setTransform'>;
   /** The handler each informer gets while it is used here (e.g. enqueue what tracks the object). */
   handler: (key: InformerKey) => EventHandler<KubeObject>;
 }
@@ -38,15 +39,23 @@ export class OnDemandInformers {
 
   /**
    * `user` needs the informer of `key` in `slot` (replacing what it held there): started if it is
-   * not running. Returns the informer.
+   * not running, with `transform` (what its cache keeps of an object) when it is started here and
+   * no other informer of its type exists. Returns the informer.
    */
-  use(user: string, slot: string, key: InformerKey): SharedInformer {
+  use(user: string, slot: string, key: InformerKey, transform?: TransformFunc): SharedInformer {
     const id = informerId(key);
     const slots = this.#uses.get(user) ?? new Map<string, string>();
     const previous = slots.get(slot);
     let entry = this.#entries.get(id);
     if (!entry) {
       const owned = !this.#options.informers.has(key);
+      if (owned && transform) {
+        try {
+          this.#options.informers.setTransform(key.type, transform);
+        } catch {
+          // Another informer of the type (metadata-only, say) exists: keep the factory's transform.
+        }
+      }
       const informer = this.#options.informers.informerFor(key);
       entry = {
         key,

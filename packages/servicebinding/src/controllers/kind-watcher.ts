@@ -5,7 +5,7 @@
 // manager's health checks. The informers are counted by the bindings that use them and stopped
 // when none does.
 
-import type { KubeObject, TypeRef } from '@bindery/kube';
+import type { KubeObject, TransformFunc, TypeRef } from '@bindery/kube';
 import type { Client, OnDemandInformers, Request } from '@bindery/runtime';
 import type { ResourceFor } from '../resolver/index.ts';
 
@@ -13,6 +13,14 @@ import type { ResourceFor } from '../resolver/index.ts';
 export interface WatchDenied {
   resource: string;
   missing: string[];
+}
+
+export interface WatchOptions {
+  /** Watch metadata only. */
+  metadataOnly?: boolean;
+  /** What the cache keeps of an object (`provisionedServiceDuck`), when the informer starts here. */
+  transform?: TransformFunc;
+  signal?: AbortSignal;
 }
 
 /** What a binding's reconcile asks of the watches of the kinds it names. */
@@ -26,7 +34,7 @@ export interface KindWatcher {
     holder: Request,
     slot: string,
     type: TypeRef,
-    options?: { metadataOnly?: boolean; signal?: AbortSignal },
+    options?: WatchOptions,
   ): Promise<WatchDenied | undefined>;
   /** `holder` needs nothing in `slot` (any slot when absent) any more. */
   release(holder: Request, slot?: string): void;
@@ -56,7 +64,7 @@ export class AccessCheckedKindWatcher implements KindWatcher {
     holder: Request,
     slot: string,
     type: TypeRef,
-    options: { metadataOnly?: boolean; signal?: AbortSignal } = {},
+    options: WatchOptions = {},
   ): Promise<WatchDenied | undefined> {
     const key = {
       type: { apiVersion: type.apiVersion, kind: type.kind },
@@ -65,7 +73,7 @@ export class AccessCheckedKindWatcher implements KindWatcher {
     const user = holderKey(holder);
     // Someone was allowed already: the informer runs, and this binding joins it.
     if (this.#options.informers.users(key) > 0) {
-      this.#options.informers.use(user, slot, key);
+      this.#options.informers.use(user, slot, key, options.transform);
       return undefined;
     }
     let info;
@@ -93,7 +101,7 @@ export class AccessCheckedKindWatcher implements KindWatcher {
       this.#options.informers.release(user, slot);
       return { resource, missing };
     }
-    this.#options.informers.use(user, slot, key);
+    this.#options.informers.use(user, slot, key, options.transform);
     return undefined;
   }
 

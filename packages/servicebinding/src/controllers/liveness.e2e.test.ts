@@ -323,8 +323,9 @@ describe('ServiceBinding controller liveness on a real API server', { skip: skip
   it('a Provisioned Service the controller may watch: a rotated .status.binding.name is re-projected within 2 s', async () => {
     const service = await admin.create({
       ...watchedType,
-      metadata: { namespace: ns, name: 'db' },
-      status: { binding: { name: 'db-v1' } },
+      metadata: { namespace: ns, name: 'db', labels: { tier: 'data' } },
+      spec: { engine: 'postgres', storage: '10Gi' },
+      status: { binding: { name: 'db-v1' }, conditions: [{ type: 'Ready', status: 'True' }] },
     });
     await admin.create(deployment('rotated'));
     await admin.create(
@@ -335,15 +336,25 @@ describe('ServiceBinding controller liveness on a real API server', { skip: skip
       projectedSecret(await admin.get({ ...deploymentType, namespace: ns, name: 'rotated' }), b);
     await eventually(async () => assert.equal(await projected(), 'db-v1'));
 
-    service['status'] = { binding: { name: 'db-v2' } };
+    service['status'] = { binding: { name: 'db-v2' }, conditions: [{ type: 'Ready', status: 'True' }] };
     await admin.update(service);
     await eventually(async () => assert.equal(await projected(), 'db-v2'), 2_000);
 
+    // The cache keeps what the controller reads of a service, nothing else.
+    const cached = await manager.cachedClient.get({ ...watchedType, namespace: ns, name: 'db' });
+    assert.deepEqual(Object.keys(cached).sort(), ['apiVersion', 'kind', 'metadata', 'status']);
+    assert.deepEqual(cached['status'], { binding: { name: 'db-v2' } });
+    assert.deepEqual(Object.keys(cached.metadata).sort(), [
+      'generation',
+      'name',
+      'namespace',
+      'resourceVersion',
+      'uid',
+    ]);
+
     // The service's informer is the binding's: gone with it.
     await deleteBinding('rotated');
-    await eventually(() =>
-      assert.equal(manager.informers.has({ type: watchedType, metadataOnly: true }), false),
-    );
+    await eventually(() => assert.equal(manager.informers.has({ type: watchedType }), false));
   });
 
   it('a Provisioned Service the controller may not watch is polled, and its condition says so', async () => {
@@ -361,7 +372,7 @@ describe('ServiceBinding controller liveness on a real API server', { skip: skip
     assert.equal(available?.reason, 'ResolvedBindingSecret');
     assert.match(available.message, /polled every 60 s/);
     assert.match(available.message, /"watch" on polledbackends\.liveness\.example\.com/);
-    assert.equal(manager.informers.has({ type: polledType, metadataOnly: true }), false);
+    assert.equal(manager.informers.has({ type: polledType }), false);
     await deleteBinding('polled');
   });
 });

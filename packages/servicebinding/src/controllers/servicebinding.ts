@@ -65,6 +65,7 @@ import {
   Resolver,
   clusterWorkloadResourceMappingType,
   isDirectSecretReference,
+  provisionedServiceDuck,
   secretIdentity,
   secretType,
   serviceRef,
@@ -426,9 +427,9 @@ function resolveBindingSecret(
         kindWatcher?.release(ctx.request, serviceSlot);
       } else {
         try {
-          // Metadata only: any change of a service, its status included, bumps its resourceVersion.
+          // A duck-typed cache: identity and `.status.binding.name`, all the controller reads.
           const denied = await kindWatcher.watch(ctx.request, serviceSlot, ref, {
-            metadataOnly: true,
+            transform: provisionedServiceDuck,
             signal: ctx.signal,
           });
           watched = denied === undefined;
@@ -448,7 +449,7 @@ function resolveBindingSecret(
 
       let resolved;
       try {
-        resolved = await resolver.resolveService(binding, ctx.signal);
+        resolved = await resolver.resolveService(binding, ctx.signal, { watched });
       } catch (err) {
         let reason: string;
         let message: string;

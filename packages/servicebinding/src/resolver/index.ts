@@ -4,6 +4,7 @@ export {
   bindingSecretName,
   clusterWorkloadResourceMappingType,
   isDirectSecretReference,
+  provisionedServiceDuck,
   secretType,
   serviceRef,
   workloadSelector,

@@ -1,6 +1,6 @@
 // The resolver: what a ServiceBinding points at, read from the cluster. The service is a
-// Provisioned Service (any kind with `.status.binding.name`, read with a GET, so `get` permission
-// is enough: no watch, no cache) or a Secret referenced directly (checked with a metadata-only GET:
+// Provisioned Service (any kind with `.status.binding.name`: read from a duck-typed cache when the
+// controller watches its kind, else with a GET, so `get` permission is enough) or a Secret referenced directly (checked with a metadata-only GET:
 // its data is never read). Workloads are listed in the binding's namespace: those the binding
 // targets, plus every one that still carries its projection (so a workload that stopped matching
 // is unbound). The mapping of a workload resource is the ClusterWorkloadResourceMapping named
@@ -34,8 +34,8 @@ export type ResourceFor = (type: TypeRef) => Promise<ResourceName>;
 
 export interface ResolverOptions {
   /**
-   * Reads Provisioned Services: the API server, because the controller may only get/list them
-   * (PR-2 asks for watch; the RI's users often grant less).
+   * Reads Provisioned Services of kinds the controller does not watch: the API server, because it
+   * may only get/list them (PR-2 asks for watch; the RI's users often grant less).
    */
   apiReader: Reader;
   /**
@@ -111,14 +111,20 @@ export class Resolver {
    * metadata cache (unless `secretAccess` is `none`); a Provisioned Service is read from the API server (never watched). Throws the
    * API error (NotFound, Forbidden, …) when the service cannot be read.
    */
-  async resolveService(binding: ServiceBinding, signal?: AbortSignal): Promise<ServiceResolution> {
+  async resolveService(
+    binding: ServiceBinding,
+    signal?: AbortSignal,
+    options: { watched?: boolean } = {},
+  ): Promise<ServiceResolution> {
     const ref = serviceRef(binding);
     if (isDirectSecretReference(ref)) {
       if (this.#secretAccess === 'none') return { secretName: ref.name, direct: true };
       await this.#cacheReader.get(ref, { metadataOnly: true, ...(signal ? { signal } : {}) });
       return { secretName: ref.name, direct: true };
     }
-    const service = await this.#apiReader.get(ref, signal ? { signal } : {});
+    // A watched kind is in the cache (as `provisionedServiceDuck` keeps it); the others are read.
+    const reader = options.watched ? this.#cacheReader : this.#apiReader;
+    const service = await reader.get(ref, signal ? { signal } : {});
     const name = bindingSecretName(service);
     return name === undefined
       ? { secretName: undefined, direct: false, missingBinding: true }
@@ -200,6 +206,27 @@ export class Resolver {
     const info = await this.#resourceFor(type);
     return `${info.resource}.${info.group}`;
   }
+}
+
+/**
+ * What the cache of a Provisioned Service kind keeps of a service: its identity and
+ * `.status.binding.name`, the only field the controller reads (PS-1).
+ */
+export function provisionedServiceDuck(obj: KubeObject): KubeObject {
+  const { name, namespace, uid, resourceVersion, generation } = obj.metadata;
+  const secretName = bindingSecretName(obj);
+  return {
+    ...(obj.apiVersion !== undefined && { apiVersion: obj.apiVersion }),
+    ...(obj.kind !== undefined && { kind: obj.kind }),
+    metadata: {
+      ...(name !== undefined && { name }),
+      ...(namespace !== undefined && { namespace }),
+      ...(uid !== undefined && { uid }),
+      ...(resourceVersion !== undefined && { resourceVersion }),
+      ...(generation !== undefined && { generation }),
+    },
+    ...(secretName !== undefined && { status: { binding: { name: secretName } } }),
+  };
 }
 
 /** PS-1: `.status.binding.name` of a Provisioned Service, when it is a non-empty string. */
