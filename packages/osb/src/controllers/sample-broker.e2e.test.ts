@@ -22,63 +22,12 @@ import { pino } from 'pino';
 import { apiVersion, osbCRDs } from '../apis/index.ts';
 import { OsbClient } from '../client/index.ts';
 import { osbClientBrokerApi } from '../platform/osb-client-api.ts';
+import { catalogObjects } from '../testing/catalog-objects.ts';
 import { addOsbPlatformControllers } from './add-platform.ts';
 import { serviceCredentialBindingType } from './serviceinstance.ts';
 
 const ns = 'osb-sample-e2e';
 const brokerName = 'sample';
-
-/** The catalog as ClusterServiceClasses and ClusterServicePlans (the broker controller's job in a cluster). */
-function catalogObjects(): KubeObject[] {
-  const out: KubeObject[] = [];
-  for (const s of sampleCatalog.services) {
-    const className = `sample-${s.name}`;
-    out.push({
-      apiVersion,
-      kind: 'ClusterServiceClass',
-      metadata: { name: className },
-      spec: {
-        externalName: s.name,
-        externalID: s.id,
-        clusterServiceBrokerName: brokerName,
-        bindable: s.bindable,
-        ...(s.bindings_retrievable !== undefined && { bindingsRetrievable: s.bindings_retrievable }),
-        ...(s.tags && { tags: s.tags }),
-        ...(s.metadata && { externalMetadata: s.metadata }),
-      },
-    });
-    for (const p of s.plans) {
-      out.push({
-        apiVersion,
-        kind: 'ClusterServicePlan',
-        metadata: { name: `${className}-${p.name}` },
-        spec: {
-          externalName: p.name,
-          externalID: p.id,
-          clusterServiceBrokerName: brokerName,
-          clusterServiceClassRef: { name: className },
-          ...(p.bindable !== undefined && { bindable: p.bindable }),
-          ...(p.plan_updateable !== undefined && { planUpdateable: p.plan_updateable }),
-          ...(p.binding_rotatable !== undefined && { bindingRotatable: p.binding_rotatable }),
-          ...(p.maximum_polling_duration !== undefined && {
-            maximumPollingDuration: p.maximum_polling_duration,
-          }),
-          ...(p.maintenance_info && { maintenanceInfo: { version: p.maintenance_info.version } }),
-          ...(p.schemas?.service_instance?.create?.parameters && {
-            instanceCreateParameterSchema: p.schemas.service_instance.create.parameters,
-          }),
-          ...(p.schemas?.service_instance?.update?.parameters && {
-            instanceUpdateParameterSchema: p.schemas.service_instance.update.parameters,
-          }),
-          ...(p.schemas?.service_binding?.create?.parameters && {
-            serviceBindingCreateParameterSchema: p.schemas.service_binding.create.parameters,
-          }),
-        },
-      });
-    }
-  }
-  return out;
-}
 
 const deployment: KubeObject = {
   apiVersion: 'apps/v1',
@@ -119,7 +68,7 @@ describe('OSB platform against the sample broker, into a Deployment', { skip: sk
       admin = cp.client();
       await cp.installCRDs([...osbCRDs(), serviceBindingCRD(), clusterWorkloadResourceMappingCRD()]);
       await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-      for (const obj of catalogObjects()) await admin.create(obj);
+      for (const obj of catalogObjects(sampleCatalog, brokerName)) await admin.create(obj);
       await admin.create(deployment);
       sample = await startSampleBroker({
         client: admin,
