@@ -68,12 +68,15 @@ describe('ChildReconciler against a real API server', { skip: skipE2E }, () => {
   let cp: ControlPlane;
   let admin: KubeClient;
 
-  before(async () => {
-    cp = new ControlPlane();
-    await cp.start();
-    admin = new KubeClient({ kubeConfig: cp.kubeConfig() });
-    await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  });
+  before(
+    async () => {
+      cp = new ControlPlane();
+      await cp.start();
+      admin = new KubeClient({ kubeConfig: cp.kubeConfig() });
+      await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+    },
+    { timeout: 30 * 60_000 }, // the first run builds the binaries
+  );
 
   after(async () => {
     await admin?.close();

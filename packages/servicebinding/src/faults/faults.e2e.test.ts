@@ -1,0 +1,332 @@
+// The fault suite (docs/reliability.md): the ServiceBinding manager, in processes of its own with
+// leader election, against a real control plane that is restarted, compacted and cut off, and
+// replicas that are SIGKILLed. Every binding must converge, and no workload may carry a duplicate
+// volume, mount or env entry. Sized for CI on 2 cores; the full run:
+//   BINDERY_FAULTS_BINDINGS=1000 BINDERY_FAULTS_KILLS=10 node --test packages/servicebinding/src/faults/faults.e2e.test.ts
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { ControlPlane, TcpProxy, eventually, skipE2E } from '@bindery/controlplane';
+import { KubeClient, isNotFound } from '@bindery/kube';
+import type { KubeObject, TypeRef } from '@bindery/kube';
+import { clusterWorkloadResourceMappingCRD, serviceBindingCRD } from '../apis/index.ts';
+import type { ServiceBinding } from '../apis/index.ts';
+import { serviceBindingType } from '../controllers/servicebinding.ts';
+import { faultLease } from './manager-process.test-helpers.ts';
+
+const bindings = Number(process.env['BINDERY_FAULTS_BINDINGS'] ?? 100);
+const kills = Number(process.env['BINDERY_FAULTS_KILLS'] ?? 3);
+const managerScript = fileURLToPath(new URL('./manager-process.test-helpers.ts', import.meta.url));
+const deploymentType: TypeRef = { apiVersion: 'apps/v1', kind: 'Deployment' };
+const secretType: TypeRef = { apiVersion: 'v1', kind: 'Secret' };
+/** How long a convergence of `bindings` may take on a loaded 2-core machine. */
+const convergeMs = 60_000 + bindings * 300;
+
+interface Container {
+  name: string;
+  env?: Array<{ name: string }>;
+  volumeMounts?: Array<{ name: string }>;
+}
+interface PodSpec {
+  containers: Container[];
+  volumes?: Array<{ name: string; projected?: { sources: Array<{ secret?: { name: string } }> } }>;
+}
+
+/**
+ * A replica as a kubelet runs it: started again (after `restartDelayMs`) whenever it exits, until
+ * stopped. `kill()` SIGKILLs the running process.
+ */
+class Replica {
+  readonly identity: string;
+  readonly #kubeconfig: string;
+  #child: ChildProcess | undefined;
+  #stopped = false;
+  restartDelayMs = 300;
+  starts = 0;
+
+  constructor(identity: string, kubeconfig: string) {
+    this.identity = identity;
+    this.#kubeconfig = kubeconfig;
+  }
+
+  start(): void {
+    if (this.#stopped) return;
+    this.starts++;
+    const child = spawn(
+      process.execPath,
+      [managerScript, this.#kubeconfig, `${this.identity}-${this.starts}`],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    this.#child = child;
+    child.once('exit', () => {
+      if (this.#child === child) this.#child = undefined;
+      if (!this.#stopped) setTimeout(() => this.start(), this.restartDelayMs);
+    });
+  }
+
+  /** The identity the running process holds the Lease with. */
+  get holder(): string {
+    return `${this.identity}-${this.starts}`;
+  }
+
+  async kill(): Promise<void> {
+    const child = this.#child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    const child = this.#child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+}
+
+describe('faults: the ServiceBinding manager under kills, restarts and compaction', { skip: skipE2E }, () => {
+  let cp: ControlPlane;
+  let admin: KubeClient;
+  let dir: string;
+  let kubeconfig: string;
+  const replicas: Replica[] = [];
+
+  before(
+    async () => {
+      cp = new ControlPlane({ watchCache: false });
+      await cp.start();
+      await cp.installCRDs([serviceBindingCRD(), clusterWorkloadResourceMappingCRD()]);
+      admin = new KubeClient({ kubeConfig: cp.kubeConfig() });
+      dir = await mkdtemp(join(tmpdir(), 'bindery-faults-'));
+      kubeconfig = join(dir, 'kubeconfig');
+      await cp.writeKubeconfig(kubeconfig);
+    },
+    { timeout: 30 * 60_000 }, // the first run builds the binaries
+  );
+
+  after(async () => {
+    await Promise.all(replicas.map((r) => r.stop()));
+    await admin?.close();
+    await cp?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  function replica(identity: string, config = kubeconfig): Replica {
+    const r = new Replica(identity, config);
+    replicas.push(r);
+    r.start();
+    return r;
+  }
+
+  /** `count` Secrets, Deployments and direct-Secret bindings in `namespace`, 16 at a time. */
+  async function createBindings(namespace: string, from: number, count: number): Promise<void> {
+    try {
+      await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+    } catch {
+      // already there
+    }
+    const indexes = Array.from({ length: count }, (_, i) => from + i);
+    for (let i = 0; i < indexes.length; i += 16) {
+      await Promise.all(
+        indexes.slice(i, i + 16).map(async (n) => {
+          const name = `app-${n}`;
+          await admin.create({
+            ...secretType,
+            metadata: { namespace, name },
+            stringData: { password: `p${n}` },
+          });
+          await admin.create(deployment(namespace, name));
+          await admin.create({
+            ...serviceBindingType,
+            metadata: { namespace, name },
+            spec: {
+              service: { ...secretType, name },
+              workload: { ...deploymentType, name },
+              env: [{ name: 'DB_PASSWORD', key: 'password' }],
+            },
+          });
+        }),
+      );
+    }
+  }
+
+  /** Throws unless every binding in `namespace` is Ready and projected exactly once into its Deployment. */
+  async function assertConverged(namespace: string, expected: number): Promise<void> {
+    const list = await admin.list<ServiceBinding>(serviceBindingType, { namespace });
+    assert.equal(list.items.length, expected);
+    const deployments = await admin.list(deploymentType, { namespace });
+    const byName = new Map(deployments.items.map((d) => [d.metadata.name ?? '', d]));
+    const notReady: string[] = [];
+    for (const b of list.items) {
+      const ready = b.status?.conditions?.find((c) => c.type === 'Ready');
+      if (ready?.status !== 'True' || b.status?.observedGeneration !== b.metadata.generation) {
+        notReady.push(b.metadata.name ?? '');
+        continue;
+      }
+      const d = byName.get(b.spec.workload.name ?? '');
+      assert.ok(d, `Deployment ${b.spec.workload.name ?? ''}`);
+      assertProjectedOnce(d, b);
+    }
+    assert.deepEqual(notReady.slice(0, 5), [], `${notReady.length} bindings not converged`);
+  }
+
+  it(`converges ${bindings} bindings while the manager is SIGKILLed ${kills} times at random moments, with no duplicate entry`, async (t) => {
+    const namespace = 'faults-kill';
+    await createBindings(namespace, 0, bindings);
+    const r = replica('kill');
+    for (let k = 0; k < kills; k++) {
+      await sleep(500 + Math.random() * 3_000);
+      await r.kill();
+    }
+    const lastKill = Date.now();
+    await eventually(() => assertConverged(namespace, bindings), convergeMs);
+    t.diagnostic(`converged ${Date.now() - lastKill} ms after the last of ${kills} kills`);
+    assert.ok(r.starts >= kills + 1);
+    await r.stop();
+  });
+
+  it('catches up within 30 s of a restarted kube-apiserver’s return', async (t) => {
+    const namespace = 'faults-restart';
+    const r = replica('restart');
+    const half = Math.max(1, Math.floor(bindings / 2));
+    await createBindings(namespace, 0, half);
+    await eventually(() => assertConverged(namespace, half), convergeMs);
+    await cp.restartApiServer();
+    const back = Date.now();
+    // Created after its return: only a manager whose watches came back sees them.
+    await createBindings(namespace, half, bindings - half);
+    const created = Date.now();
+    await eventually(() => assertConverged(namespace, bindings), convergeMs);
+    const caughtUp = Date.now() - back;
+    t.diagnostic(`caught up ${caughtUp} ms after the return, ${created - back} ms of it creating`);
+    // The creates themselves take time on a loaded machine; the bound is on the manager's part.
+    assert.ok(caughtUp - (created - back) < 30_000, `caught up ${caughtUp} ms after the return`);
+    await r.stop();
+  });
+
+  it('relists after etcd compaction without losing a delete made while it was cut off', async () => {
+    const namespace = 'faults-compaction';
+    const proxy = new TcpProxy({ port: Number(new URL(cp.server).port) });
+    await proxy.start();
+    const viaProxy = join(dir, 'kubeconfig-proxy');
+    await writeFile(viaProxy, cp.kubeconfig().replace(cp.server, `https://127.0.0.1:${proxy.port}`), {
+      mode: 0o600,
+    });
+    const r = replica('compaction', viaProxy);
+    try {
+      await createBindings(namespace, 0, 2);
+      await eventually(() => assertConverged(namespace, 2), convergeMs);
+
+      // Cut off, so the manager misses the deletion and the history is compacted behind it. Shorter
+      // than the Lease's renew deadline: the same process must relist, not a restarted one list.
+      proxy.setMode('refuse', { cut: true });
+      await admin.delete({ ...serviceBindingType, namespace, name: 'app-0' });
+      await admin.delete({ ...deploymentType, namespace, name: 'app-1' });
+      await admin.create(deployment(namespace, 'app-1'));
+      await cp.compactEtcd();
+      proxy.setMode('pass');
+
+      // The binding held by its finalizer is finished (its projection removed, then gone), and
+      // the recreated Deployment is projected again: what changed while cut off was not lost.
+      await eventually(async () => {
+        try {
+          await admin.get({ ...serviceBindingType, namespace, name: 'app-0' });
+          assert.fail('app-0 still exists');
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+        }
+        const d0 = await admin.get({ ...deploymentType, namespace, name: 'app-0' });
+        const spec = (d0['spec'] as { template: { spec: PodSpec } }).template.spec;
+        assert.ok(
+          !(spec.volumes ?? []).some((v) => v.name.startsWith('servicebinding-')),
+          'app-0 unprojected',
+        );
+        await assertConverged(namespace, 1);
+      }, convergeMs);
+    } finally {
+      await r.stop();
+      await proxy.stop();
+    }
+  });
+
+  it('with two replicas, the other takes over when the leader is killed, and nothing is lost', async (t) => {
+    const namespace = 'faults-failover';
+    const a = replica('a');
+    const b = replica('b');
+    const lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      namespace: faultLease.namespace,
+      name: faultLease.name,
+    };
+    const holder = async (): Promise<string> =>
+      String(((await admin.get(lease))['spec'] as { holderIdentity?: string }).holderIdentity ?? '');
+    const leaderOf = async (): Promise<Replica> => {
+      const h = await holder();
+      const found = [a, b].find((r) => r.holder === h);
+      assert.ok(found, `lease held by ${h}`);
+      return found;
+    };
+    const first = await eventually(leaderOf, 30_000);
+    await createBindings(namespace, 0, bindings);
+    // Killed mid-convergence, and kept down long enough that only the other can take over.
+    first.restartDelayMs = 60_000;
+    await first.kill();
+    const killed = Date.now();
+    const other = first === a ? b : a;
+    await eventually(async () => assert.equal(await holder(), other.holder), 30_000);
+    const tookOver = Date.now() - killed;
+    await eventually(() => assertConverged(namespace, bindings), convergeMs);
+    t.diagnostic(`took over ${tookOver} ms after the kill; converged ${Date.now() - killed} ms after it`);
+  });
+});
+
+function deployment(namespace: string, name: string): KubeObject {
+  return {
+    ...deploymentType,
+    metadata: { namespace, name, labels: { app: name } },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          containers: [
+            { name: 'app', image: 'registry.example/app:1', env: [{ name: 'LOG_LEVEL', value: 'info' }] },
+          ],
+          volumes: [{ name: 'cache', emptyDir: {} }],
+        },
+      },
+    },
+  };
+}
+
+/** The binding's volume, mount and env are there once, and no name is there twice. */
+function assertProjectedOnce(d: KubeObject, b: ServiceBinding): void {
+  const spec = (d['spec'] as { template: { spec: PodSpec } }).template.spec;
+  const where = `Deployment ${d.metadata.name ?? ''}`;
+  const volumes = (spec.volumes ?? []).map((v) => v.name);
+  assert.equal(new Set(volumes).size, volumes.length, `${where}: duplicate volume in ${volumes.join(', ')}`);
+  const volume = spec.volumes?.find((v) => v.name === `servicebinding-${b.metadata.uid ?? ''}`);
+  assert.equal(volume?.projected?.sources[0]?.secret?.name, b.spec.service.name, `${where}: projected`);
+  for (const c of spec.containers) {
+    const mounts = (c.volumeMounts ?? []).map((m) => m.name);
+    assert.equal(new Set(mounts).size, mounts.length, `${where}: duplicate mount in ${mounts.join(', ')}`);
+    const env = (c.env ?? []).map((e) => e.name);
+    assert.equal(new Set(env).size, env.length, `${where}: duplicate env in ${env.join(', ')}`);
+    assert.ok(env.includes('DB_PASSWORD') && mounts.includes(volume?.name ?? ''), `${where}: env and mount`);
+  }
+}

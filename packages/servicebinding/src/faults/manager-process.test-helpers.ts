@@ -1,0 +1,44 @@
+// The ServiceBinding manager in a process of its own, for the fault suite: it can be SIGKILLed at
+// any moment, as a pod is. Run: node manager-process.test-helpers.ts <kubeconfig> <identity>
+// With leader election on a short Lease, so that a replica takes over seconds after a kill.
+
+import { KubeClient } from '@bindery/kube';
+import { Manager } from '@bindery/runtime';
+import { pino } from 'pino';
+import { addServiceBindingController } from '../controllers/servicebinding.ts';
+
+/**
+ * Shorter than the default 15 s, so that a takeover after a SIGKILL takes seconds; long enough that
+ * a replica on a loaded 2-core machine does not lose it to a slow renewal.
+ */
+export const faultLease = {
+  namespace: 'default',
+  name: 'bindery-faults',
+  leaseDurationMs: 8_000,
+  renewDeadlineMs: 6_000,
+  retryPeriodMs: 1_000,
+};
+
+if (process.argv[1]?.endsWith('manager-process.test-helpers.ts') && process.argv[2] !== undefined) {
+  const [kubeconfig = '', identity = 'replica'] = process.argv.slice(2);
+  const client = KubeClient.fromKubeConfig({ kubeconfig });
+  const manager = new Manager({
+    client,
+    name: 'servicebinding',
+    log: pino({ level: process.env['BINDERY_E2E_LOG'] ?? 'silent' }),
+    metrics: false,
+    health: false,
+    leaderElection: { ...faultLease, identity },
+  });
+  addServiceBindingController(manager);
+  const stop = new AbortController();
+  process.once('SIGTERM', () => stop.abort());
+  try {
+    await manager.start(stop.signal);
+  } catch (err) {
+    // Leadership lost: exit, as controller-runtime does; the supervisor starts a fresh process.
+    process.stderr.write(`manager ${identity}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+  await client.close();
+}
