@@ -131,12 +131,38 @@ async function child(kubeconfig: string, bindings: number): Promise<ChildFigures
   return figures;
 }
 
-/** `BENCH_MANAGER_ARGS='--max-old-space-size=96'`: Node flags for the manager processes only. */
-const managerArgs = (process.env['BENCH_MANAGER_ARGS'] ?? '').split(' ').filter(Boolean);
+/** How a manager process is started: Node flags and environment variables. */
+interface Variant {
+  label: string;
+  execArgv: string[];
+  env: Record<string, string>;
+}
 
-function runChild(kubeconfig: string, bindings: number): Promise<ChildFigures> {
+/**
+ * `BENCH_MANAGER_ARGS='--max-semi-space-size=4 MALLOC_ARENA_MAX=2'`: Node flags and environment
+ * for the manager processes only. `BENCH_MANAGER_VARIANTS='default;--max-semi-space-size=4'`: several
+ * such, `;`-separated; the fresh managers run round-robin over them, `runs` times each.
+ */
+function variants(): Variant[] {
+  const spec = process.env['BENCH_MANAGER_VARIANTS'] ?? process.env['BENCH_MANAGER_ARGS'] ?? 'default';
+  return spec.split(';').map((label) => {
+    const words = label
+      .trim()
+      .split(' ')
+      .filter((w) => w !== '' && w !== 'default');
+    const env: Record<string, string> = {};
+    for (const w of words.filter((w) => /^[A-Z_]+=/.test(w))) {
+      const [k = '', v = ''] = w.split('=');
+      env[k] = v;
+    }
+    return { label: label.trim(), execArgv: words.filter((w) => !/^[A-Z_]+=/.test(w)), env };
+  });
+}
+
+function runChild(kubeconfig: string, bindings: number, variant: Variant): Promise<ChildFigures> {
   const p = fork(import.meta.filename, ['--child', kubeconfig, String(bindings)], {
-    execArgv: ['--expose-gc', ...managerArgs],
+    execArgv: ['--expose-gc', ...variant.execArgv],
+    env: { ...process.env, ...variant.env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise((resolve, reject) => {
@@ -243,7 +269,8 @@ try {
       `load ${await loadavg()}`,
   );
 
-  const first = await runChild(kubeconfig, bindings);
+  const all = variants();
+  const first = await runChild(kubeconfig, bindings, all[0] as Variant);
   const state = await convergence(admin);
   console.log(
     `converging manager: idle ${(first.idleMs / 1000).toFixed(1)} s after spawn, ${first.reconciles} reconciles, ` +
@@ -252,36 +279,41 @@ try {
   );
   if (state.ready !== bindings || state.projected !== bindings) throw new Error('not converged');
 
-  const results: ChildFigures[] = [];
+  const results = new Map<Variant, ChildFigures[]>(all.map((v) => [v, []]));
   for (let run = 1; run <= runs; run++) {
-    const r = await runChild(kubeconfig, bindings);
-    results.push(r);
-    console.log(
-      `run ${run}: idle ${(r.idleMs / 1000).toFixed(1)} s after spawn (${r.reconciles} reconciles, ${r.requests} requests, ` +
-        `CPU ${(r.cpuMs / 1000).toFixed(1)} s); RSS ${r.rssMiB.toFixed(0)} MiB (peak ${r.peakRssMiB.toFixed(0)} MiB), heap used ${r.heapUsedMiB.toFixed(0)} MiB; ` +
-        `after GC RSS ${r.rssAfterGcMiB.toFixed(0)} MiB, heap used ${r.heapUsedAfterGcMiB.toFixed(0)} MiB, ` +
-        `external ${r.externalMiB.toFixed(0)} MiB; cached ${JSON.stringify(r.cached)}; load ${await loadavg()}`,
-    );
+    for (const variant of all) {
+      const r = await runChild(kubeconfig, bindings, variant);
+      results.get(variant)?.push(r);
+      console.log(
+        `run ${run} [${variant.label}]: idle ${(r.idleMs / 1000).toFixed(1)} s after spawn (${r.reconciles} reconciles, ${r.requests} requests, ` +
+          `CPU ${(r.cpuMs / 1000).toFixed(1)} s); RSS ${r.rssMiB.toFixed(0)} MiB (peak ${r.peakRssMiB.toFixed(0)} MiB), heap used ${r.heapUsedMiB.toFixed(0)} MiB; ` +
+          `after GC RSS ${r.rssAfterGcMiB.toFixed(0)} MiB, heap used ${r.heapUsedAfterGcMiB.toFixed(0)} MiB, ` +
+          `external ${r.externalMiB.toFixed(0)} MiB; cached ${JSON.stringify(r.cached)}; load ${await loadavg()}`,
+      );
+    }
   }
 
-  const med = (f: (r: ChildFigures) => number): string => median(results.map(f)).toFixed(0);
   console.log(
     `\nServiceBinding manager memory, ${bindings * 2} Secrets, ${bindings} Deployments, ${bindings} bindings ` +
       `in ${namespaces} namespaces — median of ${runs} runs; ${machine()}\n`,
   );
-  console.log('| measure | median |\n|---|---|');
+  console.log(`| measure | ${all.map((v) => v.label).join(' | ')} |\n|---|${all.map(() => '---|').join('')}`);
+  const row = (name: string, f: (r: ChildFigures) => number, digits = 0): void =>
+    console.log(
+      `| ${name} | ${all.map((v) => median((results.get(v) ?? []).map(f)).toFixed(digits)).join(' | ')} |`,
+    );
   console.log(`| seeding ${bindings * 4} objects (s, once) | ${(seedMs / 1000).toFixed(1)} |`);
   console.log(`| converging manager: spawn → idle (s, once) | ${(first.idleMs / 1000).toFixed(1)} |`);
   console.log(`| converging manager: RSS when idle (MiB, once) | ${first.rssMiB.toFixed(0)} |`);
   console.log(`| converging manager: peak RSS (MiB, once) | ${first.peakRssMiB.toFixed(0)} |`);
-  console.log(
-    `| fresh manager: spawn → idle (s) | ${(median(results.map((r) => r.idleMs)) / 1000).toFixed(1)} |`,
-  );
-  console.log(`| RSS when idle (MiB) | ${med((r) => r.rssMiB)} |`);
-  console.log(`| peak RSS (MiB) | ${med((r) => r.peakRssMiB)} |`);
-  console.log(`| heap used when idle (MiB) | ${med((r) => r.heapUsedMiB)} |`);
-  console.log(`| RSS after a full GC (MiB) | ${med((r) => r.rssAfterGcMiB)} |`);
-  console.log(`| heap used after a full GC (MiB) | ${med((r) => r.heapUsedAfterGcMiB)} |`);
+  row('fresh manager: spawn → idle (s)', (r) => r.idleMs / 1000, 1);
+  row('CPU to idle (s)', (r) => r.cpuMs / 1000, 1);
+  row('RSS when idle (MiB)', (r) => r.rssMiB);
+  row('peak RSS (MiB)', (r) => r.peakRssMiB);
+  row('heap used when idle (MiB)', (r) => r.heapUsedMiB);
+  row('RSS after a full GC (MiB)', (r) => r.rssAfterGcMiB);
+  row('heap used after a full GC (MiB)', (r) => r.heapUsedAfterGcMiB);
+  row('external after a full GC (MiB)', (r) => r.externalMiB);
 } finally {
   await cp.stop();
   await rm(dir, { recursive: true, force: true });
