@@ -24,3 +24,5 @@ export {
 export type { ServiceCredentialBindingReconcilerOptions } from './controllers/servicecredentialbinding.ts';
 export * from './broker/index.ts';
 export * from './manager.ts';
+export * from './rbac.ts';
+export * from './marketplace.ts';

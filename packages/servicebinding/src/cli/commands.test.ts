@@ -170,6 +170,16 @@ describe('bindery command line', () => {
     assert.equal(tls.asyncDelayMs, 0);
   });
 
+  it('parses catalog', () => {
+    assert.deepEqual(args(['catalog'], 'catalog').args, { allNamespaces: false, output: 'table' });
+    assert.deepEqual(args(['catalog', '-n', 'team-a', '-o', 'json'], 'catalog').args, {
+      namespace: 'team-a',
+      allNamespaces: false,
+      output: 'json',
+    });
+    assert.equal(args(['catalog', '-A'], 'catalog').args.allNamespaces, true);
+  });
+
   it('refuses mistakes with a message that names the mistake and the command', () => {
     const cases: Array<[string[], RegExp, string | undefined]> = [
       [[], /a command is required/, undefined],
@@ -194,6 +204,8 @@ describe('bindery command line', () => {
       [['manifests', '--webhook-port', '1'], /unknown option '--webhook-port'/, 'manifests'],
       [['dev', '--metrics-bind-address', 'nope'], /--metrics-bind-address: expected host:port/, 'dev'],
       [['broker', '--bind-address', '0'], /cannot be turned off/, 'broker'],
+      [['catalog', '-n', 'a', '-A'], /--namespace and --all-namespaces exclude each other/, 'catalog'],
+      [['catalog', '-o', 'yaml'], /--output: expected table, json, got 'yaml'/, 'catalog'],
       [['broker', '--tls-cert-file', 'c'], /go together/, 'broker'],
       [['broker', '--min-api-version', '3'], /--min-api-version: expected 2.MINOR/, 'broker'],
       [['broker', '--async-delay', 'soon'], /--async-delay: expected an integer/, 'broker'],

@@ -37,7 +37,7 @@ interface CommandSpec {
   examples: string[];
 }
 
-export const commandNames = ['manager', 'manifests', 'dev', 'broker'] as const;
+export const commandNames = ['manager', 'manifests', 'dev', 'broker', 'catalog'] as const;
 export type CommandName = (typeof commandNames)[number];
 
 const help: OptionSpec = { type: 'boolean', short: 'h', description: 'Show this help' };
@@ -317,6 +317,41 @@ or --insecure-no-auth, for a broker on loopback only.`,
       'bindery broker --token-review --bind-address :8443 --tls-cert-file tls.crt --tls-key-file tls.key',
     ],
   },
+  catalog: {
+    summary: 'List the service classes and plans of the cluster (the OSB marketplace)',
+    description: `Lists what can be provisioned with a ServiceInstance: every ClusterServiceClass with its plans, and
+with --namespace (or --all-namespaces) the ServiceClasses of namespaced ServiceBrokers too, as
+\`svcat marketplace\` did. Classes and plans the broker no longer lists are left out. It connects
+with --kubeconfig, else $KUBECONFIG, else the pod's service account, else ~/.kube/config.`,
+    options: {
+      kubeconfig: {
+        type: 'string',
+        value: '<path>',
+        description: 'The kubeconfig (default $KUBECONFIG, then in-cluster, then ~/.kube/config)',
+      },
+      context: { type: 'string', value: '<name>', description: 'The kubeconfig context to use' },
+      namespace: {
+        type: 'string',
+        short: 'n',
+        value: '<ns>',
+        description: 'Also list the ServiceClasses of this namespace',
+      },
+      'all-namespaces': {
+        type: 'boolean',
+        short: 'A',
+        description: 'Also list the ServiceClasses of every namespace',
+      },
+      output: {
+        type: 'string',
+        short: 'o',
+        value: '<format>',
+        default: 'table',
+        description: 'table, or json (every field, descriptions in full)',
+      },
+      help,
+    },
+    examples: ['bindery catalog', 'bindery catalog -n team-a', 'bindery catalog -A -o json'],
+  },
 };
 
 const programHelp = `Usage: bindery <command> [options]
@@ -446,13 +481,22 @@ export interface BrokerArgs {
   logLevel: LogLevel;
 }
 
+export interface CatalogArgs {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  allNamespaces: boolean;
+  output: 'table' | 'json';
+}
+
 export type Invocation =
   | { command: 'help'; text: string }
   | { command: 'version' }
   | { command: 'manager'; args: ManagerArgs }
   | { command: 'manifests'; args: ManifestsArgs }
   | { command: 'dev'; args: DevArgs }
-  | { command: 'broker'; args: BrokerArgs };
+  | { command: 'broker'; args: BrokerArgs }
+  | { command: 'catalog'; args: CatalogArgs };
 
 function isCommand(name: string): name is CommandName {
   return (commandNames as readonly string[]).includes(name);
@@ -462,7 +506,7 @@ function isCommand(name: string): name is CommandName {
 export function parseCommandLine(argv: readonly string[]): Invocation {
   const [first, ...rest] = argv;
   if (first === undefined) {
-    throw new UsageError('a command is required: manager, manifests, dev or broker');
+    throw new UsageError('a command is required: manager, manifests, dev, broker or catalog');
   }
   if (first === '-h' || first === '--help') return { command: 'help', text: helpText() };
   if (first === '--version') return { command: 'version' };
@@ -491,6 +535,8 @@ export function parseCommandLine(argv: readonly string[]): Invocation {
       return { command: 'dev', args: devArgs(values) };
     case 'broker':
       return { command: 'broker', args: brokerArgs(values) };
+    case 'catalog':
+      return { command: 'catalog', args: catalogArgs(values) };
   }
 }
 
@@ -723,6 +769,22 @@ function brokerArgs(values: Values): BrokerArgs {
     ...optional('tlsKeyFile', tlsKeyFile),
     minApiVersion,
     logLevel: oneOf('log-level', required(values, 'log-level'), logLevels, c),
+  };
+}
+
+function catalogArgs(values: Values): CatalogArgs {
+  const c = 'catalog';
+  const namespace = str(values, 'namespace');
+  const allNamespaces = values['all-namespaces'] === true;
+  if (namespace !== undefined && allNamespaces) {
+    throw new UsageError('--namespace and --all-namespaces exclude each other', c);
+  }
+  return {
+    ...optional('kubeconfig', str(values, 'kubeconfig')),
+    ...optional('context', str(values, 'context')),
+    ...optional('namespace', namespace),
+    allNamespaces,
+    output: oneOf('output', required(values, 'output'), ['table', 'json'] as const, c),
   };
 }
 

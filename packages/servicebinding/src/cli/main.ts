@@ -42,6 +42,10 @@ export async function main(argv: readonly string[], io: MainIO): Promise<number>
         const { runBroker } = await import('./broker.ts');
         return await runBroker(invocation.args, io.signal, io);
       }
+      case 'catalog': {
+        const { runCatalog } = await import('./catalog.ts');
+        return await runCatalog(invocation.args, io);
+      }
     }
   } catch (err) {
     if (err instanceof UsageError) {
