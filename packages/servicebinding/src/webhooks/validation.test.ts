@@ -1,4 +1,5 @@
 import type { KubeObject } from '@bindery/kube';
+import type { AdmissionRequest } from '@bindery/runtime';
 import { admissionWebhookTests } from '@bindery/runtime/testing';
 import { asReview, request } from './test-helpers.ts';
 import { validateMappingWebhook, validateServiceBindingWebhook } from './validation.ts';
@@ -18,6 +19,13 @@ function binding(
       ...spec,
     },
   };
+}
+
+/** A CREATE with only generateName carries no name. */
+function withoutName(r: AdmissionRequest): AdmissionRequest {
+  const copy = { ...r };
+  delete copy.name;
+  return copy;
 }
 
 const traversal = binding('escape', { name: '../etc' });
@@ -77,6 +85,19 @@ admissionWebhookTests('validate ServiceBinding', {
         }),
       ),
       expectResponse: { allowed: false, status: { code: 422, message: /spec\.workload/ } },
+    },
+    'metadata that is not an object is refused with the field, not a crash (found by the fuzz suite)': {
+      request: withoutName({
+        ...request('CREATE', binding('x')),
+        object: { ...binding('x'), metadata: null },
+      }),
+      expectResponse: {
+        allowed: false,
+        status: {
+          code: 422,
+          message: /^ServiceBinding\.servicebinding\.io "" is invalid: spec\.name: Required value/,
+        },
+      },
     },
     'ratchet: an old invalid binding can still be updated when the problem is not new (finalizer removal)': {
       request: request('UPDATE', traversalLabelled, { oldObject: traversal }),

@@ -82,7 +82,10 @@ function verdict(
   }
   const errors = validate(request.object, old);
   if (errors.length === 0) return { allowed: true };
-  const name = request.name ?? request.object?.metadata.name ?? '';
+  // The object failed validation: its metadata may be anything.
+  const metadata = isObject(request.object) ? request.object['metadata'] : undefined;
+  const name =
+    request.name ?? (isObject(metadata) && typeof metadata['name'] === 'string' ? metadata['name'] : '');
   // The same 422 Invalid the API server answers for its own types.
   return {
     allowed: false,
