@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isNotFound } from '@bindery/kube';
+import { KubeClient, KubeConfig, SharedInformerFactory, isNotFound } from '@bindery/kube';
+import { CachedClient } from '../cached-client.ts';
 import type { KubeObject } from '@bindery/kube';
 import { testConfig } from './config.ts';
 import { induceFailure, testEpoch } from './fake-client.ts';
@@ -24,15 +25,60 @@ describe('testConfig', () => {
     assert.equal(created.metadata.creationTimestamp, '2024-01-01T00:01:01Z');
   });
 
-  it('reads through the client itself when no apiGivenObjects are given', async () => {
+  it('reads the store of the client directly when no apiGivenObjects are given', async () => {
     const config = testConfig({ givenObjects: [cm('a')] });
-    assert.equal(config.apiReader, config.client);
     await config.client.create(cm('b'));
     assert.equal(
       (await config.apiReader.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'b' }))
         .metadata.name,
       'b',
     );
+    assert.deepEqual(
+      config.client.actions.map((a) => `${a.verb} ${a.ref.name ?? ''}`),
+      ['create b', 'get b'],
+      'one record of calls',
+    );
+  });
+
+  it('refuses a field selector on client, as the cached client does, and serves it on apiReader', async () => {
+    const kubeConfig = new KubeConfig({
+      clusters: [{ name: 'c', cluster: { server: 'https://127.0.0.1:1' } }],
+      users: [{ name: 'u', user: {} }],
+      contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'x',
+    });
+    const kube = new KubeClient({ kubeConfig });
+    const cached = new CachedClient({ client: kube, informers: new SharedInformerFactory({ client: kube }) });
+    const type = { apiVersion: 'v1', kind: 'ConfigMap' };
+    const selected = { namespace: 'ns', fieldSelector: 'metadata.name=a' };
+    const real = await cached.list(type, selected).then(
+      () => assert.fail('the cached client served a field selector'),
+      (err: unknown) => (err as Error).message,
+    );
+
+    const config = testConfig({ givenObjects: [cm('a'), cm('b')] });
+    config.client.addReactor({ verb: 'list', fn: () => ({ response: { items: [] } }) });
+    await assert.rejects(config.client.list(type, selected), (err: Error) => err.message === real);
+    assert.equal(config.client.actions.at(-1)?.error?.message, real, 'recorded as a failed list');
+    const direct = await testConfig({ givenObjects: [cm('a'), cm('b')] }).apiReader.list(type, selected);
+    assert.deepEqual(
+      direct.items.map((o) => o.metadata.name),
+      ['a'],
+    );
+  });
+
+  it('builds additional configs that share the clock but not the objects', async () => {
+    const config = testConfig({
+      givenObjects: [cm('here')],
+      additionalConfigs: { remote: { givenObjects: [cm('there')] } },
+    });
+    const remote = config.additionalConfig('remote');
+    assert.equal(remote.clock, config.clock);
+    const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns' };
+    assert.equal((await remote.client.get({ ...ref, name: 'there' })).metadata.name, 'there');
+    await assert.rejects(remote.client.get({ ...ref, name: 'here' }), (err) => isNotFound(err));
+    assert.throws(() => config.additionalConfig('other'), /no additional config "other": there are "remote"/);
+    assert.throws(() => remote.additionalConfig('x'), /the row gives none/);
   });
 
   it('gives apiReader a store of its own with apiGivenObjects, and reactors on both', async () => {

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
 import { isNotFound } from '@bindery/kube';
 import type { KubeObject, ObjectRef } from '@bindery/kube';
-import { ResourceReconciler } from '@bindery/runtime';
+import { ResourceReconciler, WithConfig } from '@bindery/runtime';
 import type { AdmissionRequest, AdmissionResponse, Config, SubReconciler } from '@bindery/runtime';
 import {
   admissionWebhookTests,
@@ -16,6 +16,7 @@ import {
   reconcilerTests,
   subReconcilerTests,
 } from '@bindery/runtime/testing';
+import type { TestConfig } from '@bindery/runtime/testing';
 
 interface Greeting extends KubeObject {
   spec: { configMapName?: string };
@@ -166,6 +167,58 @@ admissionWebhookTests('defaultConfigMap', {
     'denies when the config map is missing': {
       request: create({ ...greeting(), spec: {} }),
       expectResponse: { allowed: false, status: { code: 403, message: /ConfigMap words not found/ } },
+    },
+  },
+});
+
+/** CopyMessage, run against another cluster: the Config that `WithConfig` switches to. */
+const copyRemoteMessage = (config: TestConfig): SubReconciler<Greeting> =>
+  new WithConfig<Greeting>({ config: () => config.additionalConfig('remote'), reconciler: copyMessage });
+
+subReconcilerTests<Greeting>('CopyMessage from another cluster', {
+  reconciler: copyRemoteMessage,
+  rows: {
+    'reads the config map over there': {
+      resource: greeting(),
+      additionalConfigs: { remote: { givenObjects: [words], expectTracks: [tracksWords] } },
+      expectResource: greeting({ message: 'hello, world' }),
+    },
+  },
+});
+
+/** Says hello at most once an hour, whichever Greeting asks: it remembers when it last did. */
+function helloHourly(): SubReconciler<Greeting> {
+  let last: number | undefined;
+  return {
+    name: 'HelloHourly',
+    reconcile(ctx, greeting) {
+      const now = ctx.config.clock.now();
+      if (last === undefined || now - last >= 3_600_000) {
+        last = now;
+        ctx.config.recorder.event(greeting, { type: 'Normal', reason: 'Hello', note: 'Hello!' });
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+const hello = newEvent(greeting(), 'Normal', 'Hello', 'Hello!');
+
+subReconcilerTests<Greeting>('HelloHourly', {
+  reconciler: helloHourly,
+  rows: {
+    'says hello once an hour': {
+      resource: greeting(),
+      expectEvents: [hello],
+      additionalReconciles: [
+        { name: 'a minute later', resource: greeting(), prepare: (c) => c.clock.advance(60_000) },
+        {
+          name: 'an hour later',
+          resource: greeting(),
+          prepare: (c) => c.clock.advance(3_600_000),
+          expectEvents: [hello],
+        },
+      ],
     },
   },
 });

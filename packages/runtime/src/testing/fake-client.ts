@@ -112,6 +112,12 @@ export interface FakeClientOptions {
   /** Plural resource names for messages and paths, by kind, where `kind + s` is wrong. */
   plurals?: Readonly<Record<string, string>>;
   reactors?: readonly Reactor[];
+  /**
+   * Stand for the manager's cached client (`Config.client`): a list with a field selector is refused
+   * with the cached client's error, before any reactor, instead of being served as the API server
+   * would. `testConfig` sets it; `uncached()` is the direct view. Default false.
+   */
+  cache?: boolean;
 }
 
 /** 2024-01-01T00:00:00Z: where every test clock starts. */
@@ -151,18 +157,27 @@ const generateNameAlphabet = 'bcdfghjklmnpqrstvwxz2456789';
  */
 export class FakeClient implements Client {
   /** Every call, in order. */
-  readonly actions: Action[] = [];
-  readonly #objects = new Map<string, KubeObject>();
-  readonly #reactors: Array<{ reactor: Reactor; calls: number }> = [];
+  get actions(): Action[] {
+    return this.#actions;
+  }
+
+  // Not readonly: `uncached()` makes a second client over the same store, reactors and actions.
+  #actions: Action[] = [];
+  #store: { objects: Map<string, KubeObject>; resourceVersion: number } = {
+    objects: new Map(),
+    resourceVersion: 0,
+  };
+  #reactors: Array<{ reactor: Reactor; calls: number }> = [];
+  readonly #cache: boolean;
   readonly #clock: { now(): number };
   readonly #plurals: Readonly<Record<string, string>>;
   readonly #withoutStatus: ReadonlySet<string>;
-  #resourceVersion = 0;
 
   constructor(options: FakeClientOptions = {}) {
     this.#clock = options.clock ?? { now: () => testEpoch };
     this.#plurals = options.plurals ?? {};
     this.#withoutStatus = new Set(options.withoutStatusSubresource ?? []);
+    this.#cache = options.cache ?? false;
     for (const r of options.reactors ?? []) this.addReactor(r);
     this.add(...(options.objects ?? []));
   }
@@ -180,10 +195,27 @@ export class FakeClient implements Client {
       const m = obj.metadata;
       const key = storageKey(ref);
       const rv = Number(m.resourceVersion);
-      if (Number.isSafeInteger(rv) && rv > this.#resourceVersion) this.#resourceVersion = rv;
-      m.resourceVersion ??= String(++this.#resourceVersion);
-      this.#objects.set(key, obj);
+      if (Number.isSafeInteger(rv) && rv > this.#store.resourceVersion) this.#store.resourceVersion = rv;
+      m.resourceVersion ??= String(++this.#store.resourceVersion);
+      this.#store.objects.set(key, obj);
     }
+  }
+
+  /**
+   * The same fake API server read directly, as `Config.apiReader` reads it: it shares this client's
+   * objects, reactors and recorded actions, and serves field selectors even when this client, standing
+   * for the cache, refuses them.
+   */
+  uncached(): FakeClient {
+    const direct = new FakeClient({
+      clock: this.#clock,
+      plurals: this.#plurals,
+      withoutStatusSubresource: [...this.#withoutStatus],
+    });
+    direct.#store = this.#store;
+    direct.#reactors = this.#reactors;
+    direct.#actions = this.#actions;
+    return direct;
   }
 
   /** Answers matching calls before the store does; reactors run in the order added. */
@@ -193,13 +225,13 @@ export class FakeClient implements Client {
 
   /** The stored object (a copy), or `undefined`; not recorded as an action. */
   stored<T extends KubeObject = KubeObject>(ref: ObjectRef): T | undefined {
-    const obj = this.#objects.get(storageKey(ref));
+    const obj = this.#store.objects.get(storageKey(ref));
     return obj ? (present(obj, ref.apiVersion) as T) : undefined;
   }
 
   /** Every stored object (copies), ordered by group, kind, namespace and name. */
   storedObjects(): KubeObject[] {
-    return [...this.#objects.entries()]
+    return [...this.#store.objects.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([, o]) => jsonCopy(o));
   }
@@ -234,12 +266,21 @@ export class FakeClient implements Client {
     const action: Action = { verb: 'list', ref };
     const opts = optionsOf(options, ['namespace']);
     if (opts) action.options = opts;
+    if (this.#cache && options.fieldSelector) {
+      // CachedClient's refusal, word for word: an informer's Lister has no field index.
+      return this.#refuse(
+        action,
+        new Error(
+          `${type.kind}: field selectors are not served from the cache; use an index or the API reader`,
+        ),
+      );
+    }
     return (await this.#invoke(action, () => {
       const request = `GET ${requestPath(ref, { plurals: this.#plurals })}`;
       const labels = parseLabels(options.labelSelector, request);
       const fields = parseFields(options.fieldSelector, request);
       const prefix = `${parseApiVersion(type.apiVersion).group}/${type.kind}/`;
-      const matching = [...this.#objects.entries()]
+      const matching = [...this.#store.objects.entries()]
         .filter(([key, o]) => {
           if (!key.startsWith(prefix)) return false;
           if (options.namespace && (o.metadata.namespace ?? '') !== options.namespace) return false;
@@ -249,7 +290,7 @@ export class FakeClient implements Client {
         .map(([, o]) => o);
       const start = options.continue ? decodeContinue(options.continue, request) : 0;
       const end = options.limit ? Math.min(start + options.limit, matching.length) : matching.length;
-      const metadata: KubeList['metadata'] = { resourceVersion: String(this.#resourceVersion) };
+      const metadata: KubeList['metadata'] = { resourceVersion: String(this.#store.resourceVersion) };
       if (end < matching.length) {
         metadata.continue = Buffer.from(JSON.stringify({ start: end })).toString('base64url');
         metadata.remainingItemCount = matching.length - end;
@@ -284,7 +325,7 @@ export class FakeClient implements Client {
         throw invalidError(ref, 'metadata.name: Required value: name or generateName is required', ctx);
       }
       const key = storageKey({ ...type, ...namespaceOf(m), name });
-      if (this.#objects.has(key)) throw alreadyExistsError({ ...type, name }, ctx);
+      if (this.#store.objects.has(key)) throw alreadyExistsError({ ...type, name }, ctx);
       const stored = jsonCopy(sent);
       const sm = stored.metadata;
       sm.name = name;
@@ -296,8 +337,8 @@ export class FakeClient implements Client {
       sm.creationTimestamp = formatTime(this.#clock.now());
       if (this.hasStatusSubresource(type)) delete stored['status'];
       if (options.dryRun) return present(stored, type.apiVersion);
-      sm.resourceVersion = String(++this.#resourceVersion);
-      this.#objects.set(key, stored);
+      sm.resourceVersion = String(++this.#store.resourceVersion);
+      this.#store.objects.set(key, stored);
       return present(stored, type.apiVersion);
     })) as T;
   }
@@ -425,11 +466,11 @@ export class FakeClient implements Client {
         next.metadata.deletionTimestamp = formatTime(this.#clock.now());
         next.metadata.deletionGracePeriodSeconds = 0;
         if (next.metadata.generation !== undefined) next.metadata.generation++;
-        next.metadata.resourceVersion = String(++this.#resourceVersion);
-        this.#objects.set(key, next);
+        next.metadata.resourceVersion = String(++this.#store.resourceVersion);
+        this.#store.objects.set(key, next);
         return present(next, ref.apiVersion);
       }
-      if (!options.dryRun) this.#objects.delete(key);
+      if (!options.dryRun) this.#store.objects.delete(key);
       const { group } = parseApiVersion(ref.apiVersion);
       return {
         apiVersion: 'v1',
@@ -441,8 +482,15 @@ export class FakeClient implements Client {
     });
   }
 
+  /** Records a call the client refuses before any reactor sees it. */
+  #refuse(action: Action, error: Error): never {
+    action.error = error;
+    this.#actions.push(action);
+    throw error;
+  }
+
   async #invoke(action: Action, run: () => unknown): Promise<unknown> {
-    this.actions.push(action);
+    this.#actions.push(action);
     try {
       for (const entry of this.#reactors) {
         const { reactor } = entry;
@@ -461,7 +509,7 @@ export class FakeClient implements Client {
   }
 
   #find(ref: ObjectRef, method: string, subresource?: string): KubeObject {
-    const stored = this.#objects.get(storageKey(ref));
+    const stored = this.#store.objects.get(storageKey(ref));
     if (stored) return stored;
     throw notFoundError(ref, {
       request: `${method} ${requestPath(ref, { plurals: this.#plurals, ...subresourceOf(subresource) })}`,
@@ -531,28 +579,28 @@ export class FakeClient implements Client {
     const ignore = this.hasStatusSubresource(typeOfStored(stored)) ? ['metadata', 'status'] : ['metadata'];
     if (m.generation !== undefined && !deepEqual(omit(next, ignore), omit(stored, ignore))) m.generation++;
     if (dryRun) return present(next, ref.apiVersion);
-    m.resourceVersion = String(++this.#resourceVersion);
+    m.resourceVersion = String(++this.#store.resourceVersion);
     const key = storageKey(ref);
-    if (m.deletionTimestamp && (m.finalizers ?? []).length === 0) this.#objects.delete(key);
-    else this.#objects.set(key, next);
+    if (m.deletionTimestamp && (m.finalizers ?? []).length === 0) this.#store.objects.delete(key);
+    else this.#store.objects.set(key, next);
     return present(next, ref.apiVersion);
   }
 
   /** Deterministic for a given sequence of writes, unique per object and incarnation. */
   #uid(key: string): string {
-    const h = createHash('sha1').update(`${key}#${this.#resourceVersion}`).digest('hex');
+    const h = createHash('sha1').update(`${key}#${this.#store.resourceVersion}`).digest('hex');
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
   }
 
   #generateName(type: TypeRef, m: ObjectMeta): string {
     for (let attempt = 0; ; attempt++) {
       const h = createHash('sha1')
-        .update(`${m.generateName ?? ''}#${this.#resourceVersion}#${attempt}`)
+        .update(`${m.generateName ?? ''}#${this.#store.resourceVersion}#${attempt}`)
         .digest();
       let suffix = '';
       for (let i = 0; i < 5; i++) suffix += generateNameAlphabet[(h[i] ?? 0) % generateNameAlphabet.length];
       const name = `${m.generateName ?? ''}${suffix}`;
-      if (!this.#objects.has(storageKey({ ...type, ...namespaceOf(m), name }))) return name;
+      if (!this.#store.objects.has(storageKey({ ...type, ...namespaceOf(m), name }))) return name;
     }
   }
 }

@@ -9,4 +9,5 @@ export * from './expect.ts';
 export * from './fake-client.ts';
 export * from './recorder.ts';
 export * from './table.ts';
+export * from './admission-table.ts';
 export * from './tracker.ts';

@@ -10,20 +10,15 @@ import { conflictError, forbiddenError } from './errors.ts';
 import { newDeleteRef, stashed } from './expect.ts';
 import type { Reactor } from './fake-client.ts';
 import { newEvent } from './recorder.ts';
+import { admissionWebhookTests, runAdmissionWebhookTestCase } from './admission-table.ts';
+import type { AdmissionHandler, AdmissionWebhookTestCase } from './admission-table.ts';
 import {
-  admissionWebhookTests,
   reconcilerTests,
-  runAdmissionWebhookTestCase,
   runReconcilerTestCase,
   runSubReconcilerTestCase,
   subReconcilerTests,
 } from './table.ts';
-import type {
-  AdmissionHandler,
-  AdmissionWebhookTestCase,
-  ReconcilerTestCase,
-  SubReconcilerTestCase,
-} from './table.ts';
+import type { ReconcilerTestCase, SubReconcilerTestCase } from './table.ts';
 import type { TestConfig } from './config.ts';
 import { newTrackRequest } from './tracker.ts';
 
