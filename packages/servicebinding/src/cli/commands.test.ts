@@ -144,10 +144,14 @@ describe('bindery command line', () => {
       replicas: 1,
       secretAccess: 'metadata',
       deniedEnvNames: [],
+      osb: false,
     });
     assert.deepEqual(args(['manifests', '--deny-env=LD_PRELOAD'], 'manifests').args.deniedEnvNames, [
       'LD_PRELOAD',
     ]);
+    assert.equal(args(['manifests', '--osb'], 'manifests').args.osb, true);
+    assert.equal(args(['manager', '--osb'], 'manager').args.osb, true);
+    assert.equal(args(['manager'], 'manager').args.osb, false);
   });
 
   it('parses broker', () => {
@@ -205,6 +209,8 @@ describe('bindery command line', () => {
       [['dev', '--metrics-bind-address', 'nope'], /--metrics-bind-address: expected host:port/, 'dev'],
       [['broker', '--bind-address', '0'], /cannot be turned off/, 'broker'],
       [['catalog', '-n', 'a', '-A'], /--namespace and --all-namespaces exclude each other/, 'catalog'],
+      [['manager', '--osb', '--secret-access=none'], /--osb needs Secrets/, 'manager'],
+      [['manifests', '--osb', '--secret-access', 'none'], /--osb needs Secrets/, 'manifests'],
       [['catalog', '-o', 'yaml'], /--output: expected table, json, got 'yaml'/, 'catalog'],
       [['broker', '--tls-cert-file', 'c'], /go together/, 'broker'],
       [['broker', '--min-api-version', '3'], /--min-api-version: expected 2.MINOR/, 'broker'],

@@ -175,6 +175,12 @@ Serving certificate (--cert-mode):
       },
       'secret-access': secretAccess,
       'deny-env': denyEnv,
+      osb: {
+        type: 'boolean',
+        description:
+          'Also run the OSB platform: broker, class/plan, ServiceInstance and ServiceCredentialBinding ' +
+          'controllers (its CRDs must be installed; see docs/osb.md)',
+      },
       'log-level': logLevel,
       help,
     },
@@ -209,6 +215,11 @@ as one multi-document YAML file. Apply it server-side, as docs/install.md shows.
         description: `${secretAccess.description}; none also drops the Secret grant from the RBAC`,
       },
       'deny-env': denyEnv,
+      osb: {
+        type: 'boolean',
+        description:
+          'Also install the OSB platform: its CRDs and ClusterRoles, and the manager run with --osb',
+      },
       help,
     },
     examples: [
@@ -445,6 +456,8 @@ export interface ManagerArgs {
   secretAccess: SecretAccess;
   /** `--deny-env`, expanded; empty when not given. */
   deniedEnvNames: string[];
+  /** `--osb`: also the OSB platform's controllers. */
+  osb: boolean;
   logLevel: LogLevel;
 }
 
@@ -456,6 +469,7 @@ export interface ManifestsArgs {
   secretAccess: SecretAccess;
   /** `--deny-env`, expanded; empty when not given. */
   deniedEnvNames: string[];
+  osb: boolean;
 }
 
 export interface DevArgs {
@@ -703,8 +717,21 @@ function managerArgs(values: Values): ManagerArgs {
     defaultMappings: values['no-default-mappings'] !== true,
     secretAccess: oneOf('secret-access', required(values, 'secret-access'), secretAccessModes, c),
     deniedEnvNames: deniedEnv(str(values, 'deny-env'), c),
+    osb: osbFlag(values, c),
     logLevel: oneOf('log-level', required(values, 'log-level'), logLevels, c),
   };
+}
+
+/** `--osb`; the OSB platform reads and writes Secrets, so not with `--secret-access=none`. */
+function osbFlag(values: Values, command: CommandName): boolean {
+  const osb = values['osb'] === true;
+  if (osb && values['secret-access'] === 'none') {
+    throw new UsageError(
+      '--osb needs Secrets (broker credentials, credential bindings): not with --secret-access=none',
+      command,
+    );
+  }
+  return osb;
 }
 
 function deniedEnv(value: string | undefined, command: CommandName): string[] {
@@ -729,6 +756,7 @@ function manifestsArgs(values: Values): ManifestsArgs {
     replicas: integer('replicas', required(values, 'replicas'), c, 1, 100),
     secretAccess: oneOf('secret-access', required(values, 'secret-access'), secretAccessModes, c),
     deniedEnvNames: deniedEnv(str(values, 'deny-env'), c),
+    osb: osbFlag(values, c),
   };
 }
 

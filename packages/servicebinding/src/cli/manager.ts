@@ -4,6 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeClient } from '@bindery/kube';
+import { addOsbControllers } from '@bindery/osb';
 import { CertificateRenewer, Manager, WebhookServer, generateSelfSigned } from '@bindery/runtime';
 import type { Controller, LeaderElectionOptions } from '@bindery/runtime';
 import { pino } from 'pino';
@@ -46,6 +47,8 @@ export interface ServiceBindingManagerOptions {
   secretAccess?: SecretAccess;
   /** Variables no binding may set (controller and interceptor). Default none. */
   deniedEnvNames?: readonly string[];
+  /** Also the OSB platform's controllers (@bindery/osb). Default false. */
+  osb?: boolean;
 }
 
 export interface ServiceBindingManager {
@@ -91,6 +94,7 @@ export async function serviceBindingManager(
     ...(options.names && { names: options.names }),
     ...(options.deniedEnvNames !== undefined && { deniedEnvNames: options.deniedEnvNames }),
   });
+  if (options.osb === true) addOsbControllers(manager);
   return { manager, controller, server, webhooks };
 }
 
@@ -203,6 +207,7 @@ export async function runManager(args: ManagerArgs, signal: AbortSignal): Promis
         defaultMappings: args.defaultMappings,
         secretAccess: args.secretAccess,
         deniedEnvNames: args.deniedEnvNames,
+        osb: args.osb,
       });
     } catch (err) {
       log.error({ err }, 'the webhook server cannot start');

@@ -11,5 +11,6 @@ export function renderManifests(args: ManifestsArgs): string {
     secretAccess: args.secretAccess,
     ...(args.deniedEnvNames.length > 0 && { deniedEnvNames: args.deniedEnvNames }),
     ...(args.image !== undefined && { image: args.image }),
+    ...(args.osb && { osb: true }),
   });
 }

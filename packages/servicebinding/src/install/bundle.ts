@@ -7,9 +7,12 @@
 //                       bound cluster-wide to the controller's ServiceAccount (RA-3)
 //   bindery-workloads   the opt-in (WR-1/WR-2) of the built-in workload kinds
 //   bindery-manager     what the manager itself needs, nothing for any other kind
+//   bindery-osb-*       (osb: true only) the OSB platform's controllers, its Provisioned Service
+//                       kind for the aggregated role, and edit/view for namespace users (@bindery/osb)
 //   bindery-leader-election / bindery-webhook-cert   namespaced: the Lease, and (self-managed) the CA Secret
 
 import type { KubeObject } from '@bindery/kube';
+import { osbCRDs, osbClusterRoles, osbRoleNames } from '@bindery/osb';
 import { clusterWorkloadResourceMappingCRD, serviceBindingCRD } from '../apis/crds.ts';
 import { secretAccessModes } from '../resolver/secret-metadata.ts';
 import type { SecretAccess } from '../resolver/secret-metadata.ts';
@@ -53,6 +56,12 @@ export interface InstallOptions {
   secretAccess?: SecretAccess;
   /** Variable names no binding may set (`bindery manager --deny-env`; docs/security.md). Default none. */
   deniedEnvNames?: readonly string[];
+  /**
+   * Also the OSB platform (@bindery/osb, docs/osb.md): its CRDs, its ClusterRoles, and the manager
+   * run with `--osb`. Off by default: it reads broker and parameter Secrets and writes credential
+   * Secrets, which the ServiceBinding runtime alone never does. Needs `secretAccess: metadata`.
+   */
+  osb?: boolean;
 }
 
 /** Object names; the manager (`bindery manager`) uses the same ones. */
@@ -115,6 +124,7 @@ interface Resolved {
   replicas: number;
   secretAccess: SecretAccess;
   deniedEnvNames: readonly string[];
+  osb: boolean;
 }
 
 function resolve(options: InstallOptions): Resolved {
@@ -143,7 +153,13 @@ function resolve(options: InstallOptions): Resolved {
       throw new Error(`deniedEnvNames: ${JSON.stringify(name)} is not a variable name`);
     }
   }
-  return { namespace, image, certMode, replicas, secretAccess, deniedEnvNames };
+  const osb = options.osb ?? false;
+  if (osb && secretAccess === 'none') {
+    throw new Error(
+      'osb needs Secrets (broker credentials, credential bindings): not with secretAccess none',
+    );
+  }
+  return { namespace, image, certMode, replicas, secretAccess, deniedEnvNames, osb };
 }
 
 /**
@@ -160,12 +176,14 @@ export function renderInstallBundle(options: InstallOptions = {}): KubeObject[] 
     namespace(o),
     serviceBindingCRD(),
     clusterWorkloadResourceMappingCRD(),
+    ...(o.osb ? osbCRDs() : []),
     serviceAccount(o),
     aggregateClusterRole(),
     workloadsClusterRole(),
     managerClusterRole(o),
     clusterRoleBinding(o, installNames.aggregateClusterRole),
     clusterRoleBinding(o, installNames.managerClusterRole),
+    ...(o.osb ? [...osbClusterRoles(), clusterRoleBinding(o, osbRoleNames.manager)] : []),
     leaderElectionRole(o),
     roleBinding(o, installNames.leaderElectionRole),
     ...(o.certMode === 'cert-manager'
@@ -440,9 +458,9 @@ function metricsService(o: Resolved): KubeObject {
 /** The manager's command line (after the image's entrypoint, `bindery`). */
 export function managerArgs(
   certMode: CertMode,
-  options: { secretAccess?: SecretAccess; deniedEnvNames?: readonly string[] } = {},
+  options: { secretAccess?: SecretAccess; deniedEnvNames?: readonly string[]; osb?: boolean } = {},
 ): string[] {
-  const { secretAccess = 'metadata', deniedEnvNames = [] } = options;
+  const { secretAccess = 'metadata', deniedEnvNames = [], osb = false } = options;
   return [
     'manager',
     '--leader-elect',
@@ -454,6 +472,7 @@ export function managerArgs(
     certMode === 'cert-manager' ? `--cert-dir=${certDir}` : `--cert-secret=${installNames.webhookCertSecret}`,
     ...(secretAccess === 'metadata' ? [] : [`--secret-access=${secretAccess}`]),
     ...(deniedEnvNames.length === 0 ? [] : [`--deny-env=${deniedEnvNames.join(',')}`]),
+    ...(osb ? ['--osb'] : []),
   ];
 }
 
@@ -500,6 +519,7 @@ function deployment(o: Resolved): KubeObject {
               args: managerArgs(o.certMode, {
                 secretAccess: o.secretAccess,
                 deniedEnvNames: o.deniedEnvNames,
+                osb: o.osb,
               }),
               env: [
                 // The Lease's namespace and this replica's identity in the election.

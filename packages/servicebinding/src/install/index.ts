@@ -34,6 +34,7 @@ function installHeader(options: InstallOptions): string {
     `image ${options.image ?? defaultImage}`,
     `${options.replicas ?? 2} replicas`,
     ...(options.secretAccess === 'none' ? ['no access to Secrets'] : []),
+    ...(options.osb === true ? ['with the OSB platform'] : []),
   ].join(', ');
   return [
     `# Bindery ${binderyVersion} install bundle: ${settings}.`,
@@ -48,6 +49,7 @@ export function installManifests(): Manifest[] {
   const files: Array<[string, InstallOptions]> = [
     ['config/install.yaml', { certMode: 'cert-manager' }],
     ['config/install-self-managed.yaml', { certMode: 'self-managed' }],
+    ['config/install-osb.yaml', { certMode: 'cert-manager', osb: true }],
   ];
   return files.map(([path, options]) => {
     const objects: KubeObject[] = renderInstallBundle(options);

@@ -294,6 +294,79 @@ describe('install bundle RBAC', () => {
   }
 });
 
+describe('install bundle with the OSB platform (osb: true)', () => {
+  const objects = renderInstallBundle({ osb: true });
+  const plain = renderInstallBundle();
+
+  it('adds the osb.bindery.dev CRDs (as in config/crd) after the servicebinding.io ones, and nothing of them otherwise', async () => {
+    const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition').map((o) => o.metadata.name);
+    assert.deepEqual(crds.slice(0, 2), [
+      'servicebindings.servicebinding.io',
+      'clusterworkloadresourcemappings.servicebinding.io',
+    ]);
+    assert.deepEqual(crds.slice(2).sort(), [
+      'clusterservicebrokers.osb.bindery.dev',
+      'clusterserviceclasses.osb.bindery.dev',
+      'clusterserviceplans.osb.bindery.dev',
+      'servicebrokers.osb.bindery.dev',
+      'serviceclasses.osb.bindery.dev',
+      'servicecredentialbindings.osb.bindery.dev',
+      'serviceinstances.osb.bindery.dev',
+      'serviceplans.osb.bindery.dev',
+    ]);
+    const onDisk = parseAllDocuments(
+      await readFile(`${root}config/crd/osb.bindery.dev_servicecredentialbindings.yaml`, 'utf8'),
+    ).map((d) => d.toJS() as unknown);
+    assert.deepEqual(onDisk, [
+      find(objects, 'CustomResourceDefinition', 'servicecredentialbindings.osb.bindery.dev'),
+    ]);
+    assert.equal(plain.filter((o) => o.metadata.name?.includes('osb') ?? false).length, 0);
+    assert.ok(!podSpecOf(plain).containers[0]?.args.includes('--osb'));
+  });
+
+  it('a ClusterRole labelled servicebinding.io/controller lets the aggregated role read ServiceCredentialBindings', () => {
+    const role = find(objects, 'ClusterRole', 'bindery-osb-provisioned-services');
+    assert.equal(role.metadata.labels?.['servicebinding.io/controller'], 'true');
+    assert.deepEqual(rulesOf(role), [
+      {
+        apiGroups: ['osb.bindery.dev'],
+        resources: ['servicecredentialbindings'],
+        verbs: ['get', 'list', 'watch'],
+      },
+    ]);
+  });
+
+  it('the OSB manager role is bound to the ServiceAccount, and the manager runs with --osb', () => {
+    const binding = find(objects, 'ClusterRoleBinding', 'bindery-osb-manager');
+    assert.deepEqual(binding['subjects'], [
+      { kind: 'ServiceAccount', name: installNames.serviceAccount, namespace: installNames.namespace },
+    ]);
+    const grants = rulesOf(find(objects, 'ClusterRole', 'bindery-osb-manager')).flatMap((r) =>
+      (r.resources ?? []).map((res) => `${r.apiGroups?.join() ?? ''}/${res}: ${r.verbs.join(',')}`),
+    );
+    // Secrets: the only writes outside its own group (credential bindings own their Secrets).
+    assert.ok(grants.includes('/secrets: get,list,watch,create,update,delete'));
+    for (const g of grants)
+      assert.match(g, /^(osb\.bindery\.dev|events\.k8s\.io)\/|^\/(secrets|namespaces):/);
+    assert.ok(podSpecOf(objects).containers[0]?.args.includes('--osb'));
+    const rbac = indexOf(objects, isRBAC);
+    assert.ok(Math.max(...rbac) < Math.min(...indexOf(objects, (o) => o.kind === 'Deployment')));
+  });
+
+  it('the users of a namespace may ask for instances and bindings (edit), and read every OSB kind (view)', () => {
+    const edit = find(objects, 'ClusterRole', 'bindery-osb-edit');
+    assert.equal(edit.metadata.labels?.['rbac.authorization.k8s.io/aggregate-to-edit'], 'true');
+    assert.deepEqual(rulesOf(edit)[0]?.resources, ['serviceinstances', 'servicecredentialbindings']);
+    const view = find(objects, 'ClusterRole', 'bindery-osb-view');
+    assert.equal(view.metadata.labels?.['rbac.authorization.k8s.io/aggregate-to-view'], 'true');
+    assert.ok(rulesOf(view).every((r) => r.verbs.join() === 'get,list,watch'));
+  });
+
+  it('is refused with secretAccess none', () => {
+    assert.throws(() => renderInstallBundle({ osb: true, secretAccess: 'none' }), /osb needs Secrets/);
+  });
+});
+
 describe('install bundle Deployment', () => {
   for (const certMode of certModes) {
     it(`${certMode}: 2 replicas with leader election, probes on ${installPorts.health}, resources, and a locked-down security context`, () => {
