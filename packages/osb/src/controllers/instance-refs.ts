@@ -2,7 +2,9 @@
 // (`…Name`), cluster-scoped or in the instance's namespace. Errors say which field names what that
 // does not exist, is ambiguous, or does not belong together.
 
-import type { Client } from '@bindery/runtime';
+import { isNotFound } from '@bindery/kube';
+import type { KubeObject, ObjectRef } from '@bindery/kube';
+import type { Client, ReconcileContext } from '@bindery/runtime';
 import {
   apiVersion,
   clusterServiceClassKind,
@@ -76,8 +78,10 @@ export async function resolvePlan(
 
   let serviceClass: AnyClass | undefined;
   if (className !== undefined) {
-    serviceClass = (await client.list<AnyClass>(classType, { ...scope, signal })).items.find(
-      (c) => c.metadata.name === className,
+    serviceClass = await getOrUndefined<AnyClass>(
+      client,
+      { ...classType, ...scope, name: className },
+      signal,
     );
   } else if (classExternal !== undefined) {
     const matches = (await client.list<AnyClass>(classType, { ...scope, signal })).items.filter(
@@ -102,11 +106,12 @@ export async function resolvePlan(
     );
   }
   const classObjectName = serviceClass.metadata.name ?? '';
-  const plans = (await client.list<AnyPlan>(planType, { ...scope, signal })).items;
   const plan =
     planName !== undefined
-      ? plans.find((p) => p.metadata.name === planName)
-      : plans.find((p) => planClassName(p) === classObjectName && p.spec.externalName === planExternal);
+      ? await getOrUndefined<AnyPlan>(client, { ...planType, ...scope, name: planName }, signal)
+      : (await client.list<AnyPlan>(planType, { ...scope, signal })).items.find(
+          (p) => planClassName(p) === classObjectName && p.spec.externalName === planExternal,
+        );
   if (!plan) {
     throw new ReferenceError(
       'ReferencesNonexistentServicePlan',
@@ -124,6 +129,27 @@ export async function resolvePlan(
     );
   }
   return { serviceClass, plan, broker: brokerOf(serviceClass) };
+}
+
+/** One object from the informer cache by name; `undefined` when there is none. */
+export function getCached<T extends KubeObject>(
+  ctx: ReconcileContext,
+  ref: ObjectRef,
+): Promise<T | undefined> {
+  return getOrUndefined<T>(ctx.config.client, ref, ctx.signal);
+}
+
+async function getOrUndefined<T extends KubeObject>(
+  client: Client,
+  ref: ObjectRef,
+  signal: AbortSignal,
+): Promise<T | undefined> {
+  try {
+    return await client.get<T>(ref, { signal });
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
 }
 
 export function planClassName(plan: AnyPlan): string {

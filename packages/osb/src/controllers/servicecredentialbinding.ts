@@ -35,7 +35,7 @@ import type { BrokerApi, BrokerApiProvider, BrokerCallResult } from '../platform
 import { kubernetesContext, originatingIdentity } from '../platform/identity.ts';
 import { clusterIDReader, namespaceInfo, secretKeyReader } from './cluster-info.ts';
 import { SecretNotOwnedError, deleteCredentialSecret, writeCredentialSecret } from './credential-secret.ts';
-import { bindable, brokerOf, classTypes, planTypes } from './instance-refs.ts';
+import { bindable, brokerOf, classTypes, getCached, planTypes } from './instance-refs.ts';
 import type { AnyClass, AnyPlan } from './instance-refs.ts';
 import {
   RetryLater,
@@ -628,11 +628,11 @@ async function getInstance(
   ctx: ReconcileContext,
   binding: ServiceCredentialBinding,
 ): Promise<ServiceInstance | undefined> {
-  const list = await ctx.config.client.list<ServiceInstance>(serviceInstanceType, {
+  return getCached<ServiceInstance>(ctx, {
+    ...serviceInstanceType,
     namespace: binding.metadata.namespace ?? '',
-    signal: ctx.signal,
+    name: binding.spec.instanceRef.name,
   });
-  return list.items.find((i) => i.metadata.name === binding.spec.instanceRef.name);
 }
 
 async function classAndPlan(
@@ -644,16 +644,16 @@ async function classAndPlan(
   if (!classRef || !planRef) return undefined;
   const cluster = classRef.kind === 'ClusterServiceClass';
   const scope = cluster ? {} : { namespace: instance.metadata.namespace ?? '' };
-  const classes = await ctx.config.client.list<AnyClass>(
-    cluster ? classTypes.cluster : classTypes.namespaced,
-    { ...scope, signal: ctx.signal },
-  );
-  const plans = await ctx.config.client.list<AnyPlan>(cluster ? planTypes.cluster : planTypes.namespaced, {
+  const serviceClass = await getCached<AnyClass>(ctx, {
+    ...(cluster ? classTypes.cluster : classTypes.namespaced),
     ...scope,
-    signal: ctx.signal,
+    name: classRef.name,
   });
-  const serviceClass = classes.items.find((c) => c.metadata.name === classRef.name);
-  const plan = plans.items.find((p) => p.metadata.name === planRef.name);
+  const plan = await getCached<AnyPlan>(ctx, {
+    ...(cluster ? planTypes.cluster : planTypes.namespaced),
+    ...scope,
+    name: planRef.name,
+  });
   return serviceClass && plan ? { serviceClass, plan } : undefined;
 }
 

@@ -27,7 +27,14 @@ import { checkParameters } from '../parameters/schema.ts';
 import { BrokerUnavailableError } from '../platform/broker-api.ts';
 import type { BrokerApi, BrokerApiProvider, BrokerCallResult } from '../platform/broker-api.ts';
 import { kubernetesContext, originatingIdentity } from '../platform/identity.ts';
-import { ReferenceError, brokerOf, classTypes, planUpdateable, resolvePlan } from './instance-refs.ts';
+import {
+  ReferenceError,
+  brokerOf,
+  classTypes,
+  getCached,
+  planUpdateable,
+  resolvePlan,
+} from './instance-refs.ts';
 import type { AnyClass, ResolvedPlan } from './instance-refs.ts';
 import {
   RetryLater,
@@ -602,12 +609,12 @@ async function recordedClass(
 ): Promise<AnyClass | undefined> {
   const ref = instance.status?.classRef;
   if (!ref) return undefined;
-  const type = ref.kind === 'ClusterServiceClass' ? classTypes.cluster : classTypes.namespaced;
-  const list = await ctx.config.client.list<AnyClass>(type, {
-    ...(ref.kind === 'ServiceClass' ? { namespace: instance.metadata.namespace ?? '' } : {}),
-    signal: ctx.signal,
+  const cluster = ref.kind === 'ClusterServiceClass';
+  return getCached<AnyClass>(ctx, {
+    ...(cluster ? classTypes.cluster : classTypes.namespaced),
+    ...(cluster ? {} : { namespace: instance.metadata.namespace ?? '' }),
+    name: ref.name,
   });
-  return list.items.find((c) => c.metadata.name === ref.name);
 }
 
 function properties(instance: ServiceInstance, resolved: ResolvedPlan, params: ResolvedParameters) {
