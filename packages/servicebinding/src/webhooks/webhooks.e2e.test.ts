@@ -285,10 +285,40 @@ describe('ServiceBinding webhooks on a real API server', { skip: skipE2E }, () =
     const err = await admin.create(escape).catch((x: unknown) => x);
     assert.ok(err instanceof StatusError, 'refused');
     assert.equal(err.code, 422);
+    // The API server's words, as kubectl shows them (the error's own message omits quoted values).
     assert.match(
-      err.message,
+      err.status.message ?? '',
       /ServiceBinding\.servicebinding\.io "escape" is invalid: spec\.name: Invalid value: "\.\.\/etc"/,
     );
+    assert.match(err.message, /spec\.name: Invalid value: \(value omitted\)/);
+  });
+
+  it('WM-14 refuses a mapping whose containers[].path does not parse or would walk the prototype, naming the field', async () => {
+    const mapping = (name: string, path: string): KubeObject => ({
+      apiVersion: 'servicebinding.io/v1',
+      kind: 'ClusterWorkloadResourceMapping',
+      metadata: { name },
+      spec: { versions: [{ version: '*', containers: [{ path }] }] },
+    });
+    await eventually(async () => {
+      const e = await admin
+        .create(mapping('runners.workloads.example.com', '.spec['), { dryRun: true })
+        .catch((x: unknown) => x);
+      assert.ok(
+        e instanceof StatusError && e.code === 422,
+        'the validating webhook is in the admission chain',
+      );
+    });
+    for (const [path, why] of [
+      ['.spec.__proto__.containers[*]', /the key "__proto__" is not allowed/],
+      [`.spec${"['spec','spec','spec','spec']".repeat(40)}`, /longer than 1024 characters/],
+    ] as const) {
+      const err = await admin.create(mapping('runners.workloads.example.com', path)).catch((x: unknown) => x);
+      assert.ok(err instanceof StatusError, `refused: ${path.slice(0, 40)}`);
+      assert.equal(err.code, 422);
+      assert.match(err.status.message ?? '', /spec\.versions\[0\]\.containers\[0\]\.path: Invalid value: /);
+      assert.match(err.status.message ?? '', why);
+    }
   });
 
   it('an old invalid binding can still be edited where it is not new and deleted (ratcheting)', async () => {
