@@ -46,14 +46,17 @@ interface PodSpec {
 class Replica {
   readonly identity: string;
   readonly #kubeconfig: string;
+  /** Each test elects on a Lease of its own: a Lease left by an earlier test's replicas cannot delay it. */
+  readonly lease: string;
   #child: ChildProcess | undefined;
   #stopped = false;
   restartDelayMs = 300;
   starts = 0;
 
-  constructor(identity: string, kubeconfig: string) {
+  constructor(identity: string, kubeconfig: string, lease: string) {
     this.identity = identity;
     this.#kubeconfig = kubeconfig;
+    this.lease = lease;
   }
 
   start(): void {
@@ -61,7 +64,7 @@ class Replica {
     this.starts++;
     const child = spawn(
       process.execPath,
-      [managerScript, this.#kubeconfig, `${this.identity}-${this.starts}`],
+      [managerScript, this.#kubeconfig, `${this.identity}-${this.starts}`, this.lease],
       {
         stdio: ['ignore', 'ignore', 'inherit'],
       },
@@ -125,8 +128,8 @@ describe('faults: the ServiceBinding manager under kills, restarts and compactio
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  function replica(identity: string, config = kubeconfig): Replica {
-    const r = new Replica(identity, config);
+  function replica(identity: string, lease: string, config = kubeconfig): Replica {
+    const r = new Replica(identity, config, `bindery-faults-${lease}`);
     replicas.push(r);
     r.start();
     return r;
@@ -187,7 +190,7 @@ describe('faults: the ServiceBinding manager under kills, restarts and compactio
   it(`converges ${bindings} bindings while the manager is SIGKILLed ${kills} times at random moments, with no duplicate entry`, async (t) => {
     const namespace = 'faults-kill';
     await createBindings(namespace, 0, bindings);
-    const r = replica('kill');
+    const r = replica('kill', 'kill');
     for (let k = 0; k < kills; k++) {
       await sleep(500 + Math.random() * 3_000);
       await r.kill();
@@ -201,7 +204,7 @@ describe('faults: the ServiceBinding manager under kills, restarts and compactio
 
   it('catches up within 30 s of a restarted kube-apiserver’s return', async (t) => {
     const namespace = 'faults-restart';
-    const r = replica('restart');
+    const r = replica('restart', 'restart');
     const half = Math.max(1, Math.floor(bindings / 2));
     await createBindings(namespace, 0, half);
     await eventually(() => assertConverged(namespace, half), convergeMs);
@@ -226,7 +229,7 @@ describe('faults: the ServiceBinding manager under kills, restarts and compactio
     await writeFile(viaProxy, cp.kubeconfig().replace(cp.server, `https://127.0.0.1:${proxy.port}`), {
       mode: 0o600,
     });
-    const r = replica('compaction', viaProxy);
+    const r = replica('compaction', 'compaction', viaProxy);
     try {
       await createBindings(namespace, 0, 2);
       await eventually(() => assertConverged(namespace, 2), convergeMs);
@@ -265,13 +268,13 @@ describe('faults: the ServiceBinding manager under kills, restarts and compactio
 
   it('with two replicas, the other takes over when the leader is killed, and nothing is lost', async (t) => {
     const namespace = 'faults-failover';
-    const a = replica('a');
-    const b = replica('b');
+    const a = replica('a', 'failover');
+    const b = replica('b', 'failover');
     const lease = {
       apiVersion: 'coordination.k8s.io/v1',
       kind: 'Lease',
       namespace: faultLease.namespace,
-      name: faultLease.name,
+      name: a.lease,
     };
     const holder = async (): Promise<string> =>
       String(((await admin.get(lease))['spec'] as { holderIdentity?: string }).holderIdentity ?? '');
@@ -281,14 +284,14 @@ describe('faults: the ServiceBinding manager under kills, restarts and compactio
       assert.ok(found, `lease held by ${h}`);
       return found;
     };
-    const first = await eventually(leaderOf, 30_000);
+    const first = await eventually(leaderOf, 60_000);
     await createBindings(namespace, 0, bindings);
     // Killed mid-convergence, and kept down long enough that only the other can take over.
     first.restartDelayMs = 60_000;
     await first.kill();
     const killed = Date.now();
     const other = first === a ? b : a;
-    await eventually(async () => assert.equal(await holder(), other.holder), 30_000);
+    await eventually(async () => assert.equal(await holder(), other.holder), 60_000);
     const tookOver = Date.now() - killed;
     await eventually(() => assertConverged(namespace, bindings), convergeMs);
     t.diagnostic(`took over ${tookOver} ms after the kill; converged ${Date.now() - killed} ms after it`);

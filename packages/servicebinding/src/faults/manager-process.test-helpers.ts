@@ -1,5 +1,5 @@
 // The ServiceBinding manager in a process of its own, for the fault suite: it can be SIGKILLed at
-// any moment, as a pod is. Run: node manager-process.test-helpers.ts <kubeconfig> <identity>
+// any moment, as a pod is. Run: node manager-process.test-helpers.ts <kubeconfig> <identity> [lease]
 // With leader election on a short Lease, so that a replica takes over seconds after a kill.
 
 import { KubeClient } from '@bindery/kube';
@@ -20,7 +20,7 @@ export const faultLease = {
 };
 
 if (process.argv[1]?.endsWith('manager-process.test-helpers.ts') && process.argv[2] !== undefined) {
-  const [kubeconfig = '', identity = 'replica'] = process.argv.slice(2);
+  const [kubeconfig = '', identity = 'replica', lease = faultLease.name] = process.argv.slice(2);
   const client = KubeClient.fromKubeConfig({ kubeconfig });
   const manager = new Manager({
     client,
@@ -28,7 +28,7 @@ if (process.argv[1]?.endsWith('manager-process.test-helpers.ts') && process.argv
     log: pino({ level: process.env['BINDERY_E2E_LOG'] ?? 'silent' }),
     metrics: false,
     health: false,
-    leaderElection: { ...faultLease, identity },
+    leaderElection: { ...faultLease, name: lease, identity },
   });
   addServiceBindingController(manager);
   const stop = new AbortController();
