@@ -1,0 +1,208 @@
+// The OSB bundle on a real kube-apiserver: `bindery manager --osb` (the manager the CLI builds), run
+// as the bundle's ServiceAccount (impersonated) with only the bundle's RBAC, takes a
+// ClusterServiceBroker for the sample broker to Ready, provisions an instance, binds it, and a
+// servicebinding.io ServiceBinding naming the ServiceCredentialBinding projects its Secret into a
+// Deployment: the aggregated role reads the credential binding as a Provisioned Service.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
+import type { KubeClient, KubeObject } from '@bindery/kube';
+import { apiVersion as osbApiVersion } from '@bindery/osb';
+import { startSampleBroker } from '@bindery/osb-broker';
+import type { RunningSampleBroker } from '@bindery/osb-broker';
+import { generateSelfSigned } from '@bindery/runtime';
+import type { Condition } from '@bindery/runtime';
+import { pino } from 'pino';
+import { serviceBindingManager } from '../cli/manager.ts';
+import type { ServiceBindingManager } from '../cli/manager.ts';
+import { aggregate, impersonating, serviceAccountCan } from './e2e-helpers.ts';
+import { applyInstallBundle, installNames, renderInstallBundle } from './index.ts';
+
+const system = installNames.namespace;
+const ns = 'osb-bundle-e2e';
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+interface WebhookEntry {
+  clientConfig: { service?: { path?: string }; url?: string; caBundle?: string };
+}
+type Configuration = KubeObject & { webhooks: WebhookEntry[] };
+type WithConditions = KubeObject & { status?: { conditions?: Condition[]; binding?: { name: string } } };
+
+describe('the OSB install bundle on a real API server', { skip: skipE2E }, () => {
+  let cp: ControlPlane;
+  let admin: KubeClient;
+  let controller: KubeClient;
+  let built: ServiceBindingManager;
+  let sample: RunningSampleBroker;
+  let dir: string;
+  const logs: string[] = [];
+  const stop = new AbortController();
+  let running: Promise<void> | undefined;
+
+  const ready = (apiVersion: string, kind: string, name: string, namespace?: string) =>
+    eventually(async () => {
+      const o = await admin.get<WithConditions>({ apiVersion, kind, name, ...(namespace && { namespace }) });
+      assert.equal(
+        o.status?.conditions?.find((c) => c.type === 'Ready')?.status,
+        'True',
+        JSON.stringify(o.status),
+      );
+      return o;
+    }, 60_000);
+
+  before(
+    async () => {
+      dir = await mkdtemp(join(tmpdir(), 'bindery-osb-bundle-e2e-'));
+      cp = new ControlPlane();
+      await cp.start();
+      admin = cp.client();
+      controller = await impersonating(
+        cp,
+        dir,
+        `system:serviceaccount:${system}:${installNames.serviceAccount}`,
+      );
+      const certs = await generateSelfSigned({
+        service: installNames.webhookService,
+        namespace: system,
+        extraHosts: ['127.0.0.1'],
+      });
+      built = await serviceBindingManager({
+        client: controller,
+        log: pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }),
+        metrics: false,
+        health: false,
+        leaderElection: { namespace: system, name: installNames.lease },
+        webhookServer: { port: 0, host: '127.0.0.1', tls: certs.serving },
+        names: {
+          interceptor: installNames.interceptorConfiguration,
+          trigger: installNames.triggerConfiguration,
+          validation: installNames.validationConfiguration,
+        },
+        osb: true,
+      });
+      const caBundle = Buffer.from(certs.caBundle).toString('base64');
+      const bundle = renderInstallBundle({ certMode: 'cert-manager', osb: true })
+        .filter((o) => !(o.apiVersion?.startsWith('cert-manager.io/') ?? false))
+        .map((o) => {
+          if (!o.kind?.endsWith('WebhookConfiguration')) return o;
+          const c = structuredClone(o) as Configuration;
+          for (const w of c.webhooks) {
+            w.clientConfig = { url: built.server.url(w.clientConfig.service?.path ?? ''), caBundle };
+          }
+          return c;
+        });
+      await applyInstallBundle(admin, bundle);
+      await aggregate(admin);
+      await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+      await eventually(async () =>
+        assert.ok(
+          await serviceAccountCan(admin, system, {
+            verb: 'list',
+            group: 'osb.bindery.dev',
+            resource: 'servicecredentialbindings',
+          }),
+        ),
+      );
+      sample = await startSampleBroker({
+        client: admin,
+        namespace: 'sample-broker',
+        delayMs: 200,
+        basic: { username: 'platform', password: 'bundle-pw' },
+      });
+      running = built.manager.start(stop.signal);
+      await eventually(() => assert.ok(built.manager.leading));
+    },
+    { timeout: 30 * 60_000 },
+  );
+
+  after(async () => {
+    stop.abort();
+    await running?.catch(() => undefined);
+    await sample?.stop();
+    await controller?.close();
+    await admin?.close();
+    await cp?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('broker, instance, credential binding and a ServiceBinding into a Deployment, all Ready, with the bundle RBAC only', async () => {
+    await admin.create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { namespace: system, name: 'sample-auth' },
+      data: { username: b64('platform'), password: b64('bundle-pw') },
+    });
+    await admin.create({
+      apiVersion: osbApiVersion,
+      kind: 'ClusterServiceBroker',
+      metadata: { name: 'sample' },
+      spec: {
+        url: sample.url,
+        insecureAllowHTTP: true,
+        authInfo: { basic: { secretRef: { namespace: system, name: 'sample-auth' } } },
+      },
+    });
+    await ready(osbApiVersion, 'ClusterServiceBroker', 'sample');
+
+    await admin.create({
+      apiVersion: osbApiVersion,
+      kind: 'ServiceInstance',
+      metadata: { namespace: ns, name: 'queue' },
+      spec: { clusterServiceClassExternalName: 'bindery-queue', clusterServicePlanExternalName: 'standard' },
+    });
+    await ready(osbApiVersion, 'ServiceInstance', 'queue', ns);
+    await admin.create({
+      apiVersion: osbApiVersion,
+      kind: 'ServiceCredentialBinding',
+      metadata: { namespace: ns, name: 'queue-creds' },
+      spec: { instanceRef: { name: 'queue' } },
+    });
+    const credentials = await ready(osbApiVersion, 'ServiceCredentialBinding', 'queue-creds', ns);
+    const secretName = credentials.status?.binding?.name ?? '';
+    assert.ok(secretName);
+
+    await admin.create({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { namespace: ns, name: 'app' },
+      spec: {
+        selector: { matchLabels: { app: 'app' } },
+        template: {
+          metadata: { labels: { app: 'app' } },
+          spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] },
+        },
+      },
+    });
+    await admin.create({
+      apiVersion: 'servicebinding.io/v1',
+      kind: 'ServiceBinding',
+      metadata: { namespace: ns, name: 'app-queue' },
+      spec: {
+        service: { apiVersion: osbApiVersion, kind: 'ServiceCredentialBinding', name: 'queue-creds' },
+        workload: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'app' },
+      },
+    });
+    await ready('servicebinding.io/v1', 'ServiceBinding', 'app-queue', ns);
+    type Volume = { projected?: { sources?: Array<{ secret?: { name: string } }> } };
+    const app = await admin.get<KubeObject & { spec: { template: { spec: { volumes?: Volume[] } } } }>({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace: ns,
+      name: 'app',
+    });
+    const projected = app.spec.template.spec.volumes?.flatMap((v) => v.projected?.sources ?? []) ?? [];
+    assert.ok(
+      projected.some((src) => src.secret?.name === secretName),
+      JSON.stringify(app.spec.template.spec.volumes),
+    );
+    assert.deepEqual(
+      logs.filter((l) => /forbidden/i.test(l)),
+      [],
+      'the bundle RBAC is enough: nothing was Forbidden',
+    );
+  });
+});
