@@ -50,6 +50,7 @@ class Replica {
   readonly lease: string;
   #child: ChildProcess | undefined;
   #stopped = false;
+  #restart: NodeJS.Timeout | undefined;
   restartDelayMs = 300;
   starts = 0;
 
@@ -72,7 +73,7 @@ class Replica {
     this.#child = child;
     child.once('exit', () => {
       if (this.#child === child) this.#child = undefined;
-      if (!this.#stopped) setTimeout(() => this.start(), this.restartDelayMs);
+      if (!this.#stopped) this.#restart = setTimeout(() => this.start(), this.restartDelayMs);
     });
   }
 
@@ -91,6 +92,7 @@ class Replica {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    clearTimeout(this.#restart); // else a pending restart keeps the test process alive
     const child = this.#child;
     if (!child || child.exitCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
