@@ -36,13 +36,12 @@ describe('BrokerClients', () => {
       authInfo: { bearer: { secretRef: { namespace: 'ops', name: 'tok' } } },
     },
   });
-  const secret = (token: string): KubeObject =>
-    ({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { namespace: 'ops', name: 'tok' },
-      data: { token: Buffer.from(token).toString('base64') },
-    });
+  const secret = (token: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { namespace: 'ops', name: 'tok' },
+    data: { token: Buffer.from(token).toString('base64') },
+  });
   const signal = new AbortController().signal;
   const poll = (api: Awaited<ReturnType<BrokerClients['get']>>) =>
     api.instanceLastOperation('i', {}, { signal });
