@@ -28,7 +28,7 @@ import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { subscribe } from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane } from '@bindery/controlplane';
@@ -55,7 +55,8 @@ import {
 } from '@bindery/servicebinding';
 import type { ServiceBinding } from '@bindery/servicebinding';
 import { pino } from 'pino';
-import { machine, median } from './stats.ts';
+import { cpuSeconds, loadavg } from './proc.ts';
+import { machine, median, percentile } from './stats.ts';
 
 const ns = 'bench-admission';
 const CONCURRENCY = 16;
@@ -356,28 +357,6 @@ async function createMany(
   return { ms: performance.now() - started, latencies, volumes };
 }
 
-function pct(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
-}
-
-/** CPU seconds used so far by the processes of group `pgid` named `comm`, from /proc. */
-async function cpuSeconds(pgid: number, comm: string): Promise<number> {
-  let ticks = 0;
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (name === comm && Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks / 100;
-}
-
-async function loadavg(): Promise<string> {
-  return (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
-}
-
 interface RunFigures {
   createsPerSecond: number;
   p50: number;
@@ -483,12 +462,12 @@ async function oneRun(
     );
     return {
       createsPerSecond: (creates / ms) * 1000,
-      p50: pct(latencies, 0.5),
-      p99: pct(latencies, 0.99),
-      serverP50: pct(server, 0.5),
-      serverP99: pct(server, 0.99),
-      handlerP50: pct(report?.handler ?? [], 0.5),
-      handlerP99: pct(report?.handler ?? [], 0.99),
+      p50: percentile(latencies, 0.5),
+      p99: percentile(latencies, 0.99),
+      serverP50: percentile(server, 0.5),
+      serverP99: percentile(server, 0.99),
+      handlerP50: percentile(report?.handler ?? [], 0.5),
+      handlerP99: percentile(report?.handler ?? [], 0.99),
       webhookCpuUs: report ? (report.cpuMs * 1000) / creates : Number.NaN,
       apiServerCpuUs: (apiCpu * 1e6) / creates,
       triggerRequests: report?.server[triggerPath]?.length ?? 0,

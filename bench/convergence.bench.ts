@@ -18,7 +18,7 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { subscribe } from 'node:diagnostics_channel';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane } from '@bindery/controlplane';
@@ -33,6 +33,7 @@ import {
   serviceBindingType,
 } from '@bindery/servicebinding';
 import { pino } from 'pino';
+import { cpuSeconds, loadavg } from './proc.ts';
 import { machine, median } from './stats.ts';
 
 type Scenario = 'burst' | 'backlog';
@@ -281,27 +282,6 @@ function diff(after: Counts, before: Counts): Counts {
 }
 
 const sumOf = (c: Counts): number => Object.values(c).reduce((a, b) => a + b, 0);
-
-/**
- * CPU seconds (user + system) used so far by the processes of group `pgid` named `comm` (the
- * control plane runs each binary under a watchdog shell that leads its group), from /proc.
- */
-async function cpuSeconds(pgid: number, comm: string): Promise<number> {
-  let ticks = 0;
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // After the name: state, ppid, pgrp, …, utime (index 11), stime (12), in 10 ms ticks.
-    if (name === comm && Number(fields[2]) === pgid) ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks / 100;
-}
-
-async function loadavg(): Promise<string> {
-  return (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ');
-}
 
 interface RunFigures {
   /** Clock start → every binding Ready and every Deployment projected. */

@@ -1,6 +1,6 @@
-// Objects the ServiceBinding benchmarks create, the same in each so their figures compare.
+// Objects the benchmarks create, the same in each so their figures compare.
 
-import type { KubeObject, TypeRef } from '@bindery/kube';
+import type { KubeClient, KubeObject, TypeRef } from '@bindery/kube';
 
 export const deploymentType: TypeRef = { apiVersion: 'apps/v1', kind: 'Deployment' };
 
@@ -35,4 +35,27 @@ export function benchDeployment(
       },
     },
   };
+}
+
+/**
+ * Creates `namespace` and `count` ConfigMaps in it (`cm-<i>`, two small data keys, one of 50 `app`
+ * labels), 100 at a time: what the informer and reconcile benchmarks list and watch.
+ */
+export async function seedConfigMaps(client: KubeClient, namespace: string, count: number): Promise<void> {
+  await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+  const seeded = Date.now();
+  const data = { 'app.properties': 'a=1\nb=2\nc=3\n', mode: 'bench' };
+  for (let i = 0; i < count; i += 100) {
+    await Promise.all(
+      Array.from({ length: Math.min(100, count - i) }, (_, j) =>
+        client.create({
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: `cm-${i + j}`, namespace, labels: { app: `app-${(i + j) % 50}` } },
+          data,
+        }),
+      ),
+    );
+  }
+  console.log(`seeded ${count} ConfigMaps in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);
 }

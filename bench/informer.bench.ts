@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane } from '@bindery/controlplane';
 import { KubeClient, KubeConfig, SharedInformer } from '@bindery/kube';
+import { seedConfigMaps } from './fixtures.ts';
 import { median, report } from './stats.ts';
 
 const ns = 'bench-informer';
@@ -59,22 +60,7 @@ const client = new KubeClient({ kubeConfig: cp.kubeConfig() });
 try {
   const kubeconfigPath = join(dir, 'kubeconfig');
   await cp.writeKubeconfig(kubeconfigPath);
-  await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  const seeded = Date.now();
-  const data = { 'app.properties': 'a=1\nb=2\nc=3\n', mode: 'bench' };
-  for (let i = 0; i < count; i += 100) {
-    await Promise.all(
-      Array.from({ length: Math.min(100, count - i) }, (_, j) =>
-        client.create({
-          apiVersion: 'v1',
-          kind: 'ConfigMap',
-          metadata: { name: `cm-${i + j}`, namespace: ns, labels: { app: `app-${(i + j) % 50}` } },
-          data,
-        }),
-      ),
-    );
-  }
-  console.log(`seeded ${count} ConfigMaps in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);
+  await seedConfigMaps(client, ns, count);
 
   const results: RunFigures[] = [];
   for (let run = 1; run <= runs; run++) {

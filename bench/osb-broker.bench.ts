@@ -6,16 +6,15 @@
 // node:http server that parses the body and answers a constant, so what the SDK itself costs reads
 // apart from HTTP and JSON.
 // Run: node bench/osb-broker.bench.ts [requests] [runs]
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import { pino } from 'pino';
 import { BrokerServer, basicAuth } from '@bindery/osb-broker';
 import type { Broker, Catalog } from '@bindery/osb-broker';
-import { median, report } from './stats.ts';
+import { measureLoad, medianRounds, serveParent, spawnServer } from './load.ts';
+import type { LoadFigures } from './load.ts';
+import { report } from './stats.ts';
 
 const CONCURRENCY = 16;
 const WARMUP = 1_000;
@@ -53,14 +52,6 @@ const catalog: Catalog = {
     },
   ],
 };
-
-interface RunFigures {
-  rps: number;
-  p50: number;
-  p99: number;
-  /** Server CPU (user + system) per request, µs. */
-  cpuUs: number;
-}
 
 if (process.argv[2] === '--server') {
   const kind = process.argv[3];
@@ -105,11 +96,7 @@ if (process.argv[2] === '--server') {
     stop = () => new Promise((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
   }
-  console.log(JSON.stringify({ port }));
-  createInterface({ input: process.stdin }).on('line', (line) => {
-    if (line === 'cpu') console.log(JSON.stringify(process.cpuUsage()));
-    if (line === 'stop') void stop().then(() => process.exit(0));
-  });
+  serveParent({ port }, stop);
 } else {
   const count = Number(process.argv[2] ?? 20_000);
   const runs = Number(process.argv[3] ?? 5);
@@ -124,19 +111,10 @@ if (process.argv[2] === '--server') {
   console.log(
     `request body: ${body.length} bytes; ${CONCURRENCY} connections; ${WARMUP} warm-up + ${count} requests`,
   );
-  const results: Record<'broker' | 'baseline', RunFigures[]> = { broker: [], baseline: [] };
-  for (let run = 1; run <= runs; run++) {
-    for (const kind of ['broker', 'baseline'] as const) {
-      const r = await measure(kind, body, count);
-      results[kind].push(r);
-      console.log(
-        `run ${run} ${kind.padEnd(8)}: ${r.rps.toFixed(0)} requests/s, p50 ${r.p50.toFixed(2)} ms, ` +
-          `p99 ${r.p99.toFixed(2)} ms, server CPU ${r.cpuUs.toFixed(0)} µs/request`,
-      );
-    }
-  }
-  const m = (kind: 'broker' | 'baseline', key: keyof RunFigures): number =>
-    median(results[kind].map((r) => r[key]));
+  const medians = await medianRounds(['broker', 'baseline'] as const, runs, (kind) =>
+    measure(kind, body, count),
+  );
+  const m = (kind: 'broker' | 'baseline', key: keyof LoadFigures): number => medians[kind][key];
   report(`BrokerServer, provision PUTs, ${CONCURRENCY} concurrent clients, ${count} requests`, [
     ['provision requests/s', m('broker', 'rps')],
     ['p50 latency (ms)', m('broker', 'p50')],
@@ -149,23 +127,9 @@ if (process.argv[2] === '--server') {
   ]);
 }
 
-async function measure(kind: 'broker' | 'baseline', body: string, count: number): Promise<RunFigures> {
-  const child = spawn(process.execPath, [import.meta.filename, '--server', kind], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const nextLine = async (): Promise<string> => {
-    const { value, done } = await lines.next();
-    if (done) throw new Error('the server process exited');
-    return value;
-  };
-  const serverCpuMs = async (): Promise<number> => {
-    child.stdin.write('cpu\n');
-    const u = JSON.parse(await nextLine()) as { user: number; system: number };
-    return (u.user + u.system) / 1000;
-  };
-  const { port } = JSON.parse(await nextLine()) as { port: number };
-  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONCURRENCY, pipelining: 1 });
+async function measure(kind: 'broker' | 'baseline', body: string, count: number): Promise<LoadFigures> {
+  const server = await spawnServer<{ port: number }>(import.meta.filename, kind);
+  const pool = new Pool(`http://127.0.0.1:${server.ready.port}`, { connections: CONCURRENCY, pipelining: 1 });
   let sequence = 0;
   const send = async (): Promise<number> => {
     const started = performance.now();
@@ -181,33 +145,10 @@ async function measure(kind: 'broker' | 'baseline', body: string, count: number)
     }
     return performance.now() - started;
   };
-  const drive = async (total: number): Promise<{ ms: number; latencies: number[] }> => {
-    const latencies: number[] = [];
-    let issued = 0;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (issued < total) {
-          issued++;
-          latencies.push(await send());
-        }
-      }),
-    );
-    return { ms: performance.now() - started, latencies };
-  };
   try {
-    await drive(WARMUP);
-    const cpuBefore = await serverCpuMs();
-    const { ms, latencies } = await drive(count);
-    const cpuUs = (((await serverCpuMs()) - cpuBefore) * 1000) / count;
-    latencies.sort((a, b) => a - b);
-    const pct = (p: number): number =>
-      latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-    return { rps: (count / ms) * 1000, p50: pct(0.5), p99: pct(0.99), cpuUs };
+    return await measureLoad({ server, send, concurrency: CONCURRENCY, warmup: WARMUP, count });
   } finally {
     await pool.close();
-    const exited = once(child, 'exit');
-    child.stdin.end('stop\n');
-    await exited;
+    await server.stop();
   }
 }

@@ -15,6 +15,7 @@ import { KubeClient } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { Controller, Manager, ResourceReconciler, SyncReconciler } from '@bindery/runtime';
 import { pino } from 'pino';
+import { seedConfigMaps } from './fixtures.ts';
 import { machine, median } from './stats.ts';
 
 const ns = 'bench-reconcile';
@@ -123,21 +124,7 @@ const client = new KubeClient({ kubeConfig: cp.kubeConfig() });
 try {
   const kubeconfigPath = join(dir, 'kubeconfig');
   await cp.writeKubeconfig(kubeconfigPath);
-  await client.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  const seeded = Date.now();
-  const data = { 'app.properties': 'a=1\nb=2\nc=3\n', mode: 'bench' };
-  for (let i = 0; i < count; i += 100) {
-    await Promise.all(
-      Array.from({ length: Math.min(100, count - i) }, (_, j) =>
-        client.create({
-          ...configMapType,
-          metadata: { name: `cm-${i + j}`, namespace: ns, labels: { app: `app-${(i + j) % 50}` } },
-          data,
-        }),
-      ),
-    );
-  }
-  console.log(`seeded ${count} ConfigMaps in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);
+  await seedConfigMaps(client, ns, count);
 
   // Round-robin, so that a slow spell of a shared machine spreads over every scenario.
   const results = new Map<Scenario, RunFigures[]>(scenarios.map((s) => [s, []]));

@@ -6,16 +6,15 @@
 // Each run also measures a baseline: a bare node:https server that parses the review and answers
 // a constant, so what the WebhookServer itself costs can be read apart from TLS and HTTP.
 // Run: node bench/webhook.bench.ts [requests] [runs]
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createServer } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import { pino } from 'pino';
 import type { KubeObject } from '@bindery/kube';
 import { WebhookServer, generateSelfSigned, mutating } from '@bindery/runtime';
-import { median, report } from './stats.ts';
+import { measureLoad, medianRounds, serveParent, spawnServer } from './load.ts';
+import type { LoadFigures } from './load.ts';
+import { report } from './stats.ts';
 
 const CONCURRENCY = 16;
 const WARMUP = 1_000;
@@ -24,14 +23,6 @@ const PATH = '/mutate-apps-v1-deployment';
 interface Container {
   name: string;
   env?: Array<{ name: string; value?: string }>;
-}
-
-interface RunFigures {
-  rps: number;
-  p50: number;
-  p99: number;
-  /** Server CPU (user + system) per request, µs. */
-  cpuUs: number;
 }
 
 if (process.argv[2] === '--server') {
@@ -78,12 +69,8 @@ if (process.argv[2] === '--server') {
     stop = () => new Promise((resolve) => server.close(() => resolve()));
     server.closeIdleConnections();
   }
-  console.log(JSON.stringify({ port, ca: certs.caBundle }));
   // The parent asks for the server's CPU time around the measured phase: a line in, a line out.
-  createInterface({ input: process.stdin }).on('line', (line) => {
-    if (line === 'cpu') console.log(JSON.stringify(process.cpuUsage()));
-    if (line === 'stop') void stop().then(() => process.exit(0));
-  });
+  serveParent({ port, ca: certs.caBundle }, stop);
 } else {
   const count = Number(process.argv[2] ?? 20_000);
   const runs = Number(process.argv[3] ?? 5);
@@ -92,19 +79,10 @@ if (process.argv[2] === '--server') {
     `request body: ${body.length} bytes; ${CONCURRENCY} connections; ${WARMUP} warm-up + ${count} requests`,
   );
 
-  const results: Record<'webhook' | 'baseline', RunFigures[]> = { webhook: [], baseline: [] };
-  for (let run = 1; run <= runs; run++) {
-    for (const kind of ['webhook', 'baseline'] as const) {
-      const r = await measure(kind, body, count);
-      results[kind].push(r);
-      console.log(
-        `run ${run} ${kind.padEnd(8)}: ${r.rps.toFixed(0)} requests/s, p50 ${r.p50.toFixed(2)} ms, ` +
-          `p99 ${r.p99.toFixed(2)} ms, server CPU ${r.cpuUs.toFixed(0)} µs/request`,
-      );
-    }
-  }
-  const m = (kind: 'webhook' | 'baseline', key: keyof RunFigures): number =>
-    median(results[kind].map((r) => r[key]));
+  const medians = await medianRounds(['webhook', 'baseline'] as const, runs, (kind) =>
+    measure(kind, body, count),
+  );
+  const m = (kind: 'webhook' | 'baseline', key: keyof LoadFigures): number => medians[kind][key];
   report(`webhook server, mutating a Deployment, ${CONCURRENCY} concurrent clients, ${count} requests`, [
     ['admission requests/s', m('webhook', 'rps')],
     ['p50 latency (ms)', m('webhook', 'p50')],
@@ -117,26 +95,15 @@ if (process.argv[2] === '--server') {
   ]);
 }
 
-async function measure(kind: 'webhook' | 'baseline', body: string, count: number): Promise<RunFigures> {
+async function measure(kind: 'webhook' | 'baseline', body: string, count: number): Promise<LoadFigures> {
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there.
   const profile = process.env['BENCH_CPU_PROF'];
-  const child = spawn(
-    process.execPath,
-    [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), import.meta.filename, '--server', kind],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
+  const server = await spawnServer<{ port: number; ca: string }>(
+    import.meta.filename,
+    kind,
+    profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [],
   );
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const nextLine = async (): Promise<string> => {
-    const { value, done } = await lines.next();
-    if (done) throw new Error('the server process exited');
-    return value;
-  };
-  const serverCpuMs = async (): Promise<number> => {
-    child.stdin.write('cpu\n');
-    const u = JSON.parse(await nextLine()) as { user: number; system: number };
-    return (u.user + u.system) / 1000;
-  };
-  const { port, ca } = JSON.parse(await nextLine()) as { port: number; ca: string };
+  const { port, ca } = server.ready;
   const pool = new Pool(`https://127.0.0.1:${port}`, {
     connections: CONCURRENCY,
     pipelining: 1,
@@ -156,34 +123,11 @@ async function measure(kind: 'webhook' | 'baseline', body: string, count: number
     }
     return performance.now() - started;
   };
-  const drive = async (total: number): Promise<{ ms: number; latencies: number[] }> => {
-    const latencies: number[] = [];
-    let issued = 0;
-    const started = performance.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (issued < total) {
-          issued++;
-          latencies.push(await send());
-        }
-      }),
-    );
-    return { ms: performance.now() - started, latencies };
-  };
   try {
-    await drive(WARMUP);
-    const cpuBefore = await serverCpuMs();
-    const { ms, latencies } = await drive(count);
-    const cpuUs = (((await serverCpuMs()) - cpuBefore) * 1000) / count;
-    latencies.sort((a, b) => a - b);
-    const pct = (p: number): number =>
-      latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
-    return { rps: (count / ms) * 1000, p50: pct(0.5), p99: pct(0.99), cpuUs };
+    return await measureLoad({ server, send, concurrency: CONCURRENCY, warmup: WARMUP, count });
   } finally {
     await pool.close();
-    const exited = once(child, 'exit');
-    child.stdin.end('stop\n');
-    await exited;
+    await server.stop();
   }
 }
 
