@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeClient } from '@bindery/kube';
-import { addOsbControllers } from '@bindery/osb';
+import { addOsbControllers, registerUserInfoWebhooks } from '@bindery/osb';
 import { CertificateRenewer, Manager, WebhookServer, generateSelfSigned } from '@bindery/runtime';
 import type { Controller, LeaderElectionOptions } from '@bindery/runtime';
 import { pino } from 'pino';
@@ -94,7 +94,10 @@ export async function serviceBindingManager(
     ...(options.names && { names: options.names }),
     ...(options.deniedEnvNames !== undefined && { deniedEnvNames: options.deniedEnvNames }),
   });
-  if (options.osb === true) addOsbControllers(manager);
+  if (options.osb === true) {
+    addOsbControllers(manager);
+    registerUserInfoWebhooks(server);
+  }
   return { manager, controller, server, webhooks };
 }
 
@@ -230,7 +233,10 @@ export async function runManager(args: ManagerArgs, signal: AbortSignal): Promis
         new CABundleInjector({
           client,
           names: {
-            mutating: [installedConfigurations.interceptor],
+            mutating: [
+              installedConfigurations.interceptor,
+              ...(args.osb ? [installNames.osbUserInfoConfiguration] : []),
+            ],
             validating: [installedConfigurations.trigger, installedConfigurations.validation],
           },
           caBundle: certificates.caBundle,

@@ -12,7 +12,7 @@
 //   bindery-leader-election / bindery-webhook-cert   namespaced: the Lease, and (self-managed) the CA Secret
 
 import type { KubeObject } from '@bindery/kube';
-import { osbCRDs, osbClusterRoles, osbRoleNames } from '@bindery/osb';
+import { osbCRDs, osbClusterRoles, osbRoleNames, userInfoWebhookPaths } from '@bindery/osb';
 import { clusterWorkloadResourceMappingCRD, serviceBindingCRD } from '../apis/crds.ts';
 import { secretAccessModes } from '../resolver/secret-metadata.ts';
 import type { SecretAccess } from '../resolver/secret-metadata.ts';
@@ -86,6 +86,8 @@ export const installNames = {
   interceptorConfiguration: defaultWebhookConfigurationNames.interceptor,
   triggerConfiguration: defaultWebhookConfigurationNames.trigger,
   validationConfiguration: defaultWebhookConfigurationNames.validation,
+  // osb: true only: records the requesting user in spec.userInfo of instances and credential bindings.
+  osbUserInfoConfiguration: 'bindery-osb-userinfo',
 } as const;
 
 /** The manager's ports: webhooks (HTTPS), `/metrics`, `/healthz` + `/readyz`. */
@@ -197,6 +199,7 @@ export function renderInstallBundle(options: InstallOptions = {}): KubeObject[] 
     interceptorConfiguration(o),
     triggerConfiguration(o),
     validationConfiguration(o),
+    ...(o.osb ? [osbUserInfoConfiguration(o)] : []),
   ];
 }
 
@@ -312,7 +315,11 @@ function managerClusterRole(o: Resolved): KubeObject {
       {
         apiGroups: ['admissionregistration.k8s.io'],
         resources: ['mutatingwebhookconfigurations'],
-        resourceNames: [installNames.interceptorConfiguration],
+        resourceNames: [
+          installNames.interceptorConfiguration,
+          // Self-managed certificates: the manager writes the caBundle of the OSB userInfo webhook too.
+          ...(o.osb ? [installNames.osbUserInfoConfiguration] : []),
+        ],
         verbs: ['get', 'list', 'watch', 'update', 'patch'],
       },
       {
@@ -689,6 +696,49 @@ function validationConfiguration(o: Resolved): KubeObject {
     webhooks: [
       webhook(webhookNames.serviceBinding, validateServiceBindingPath, rule('servicebindings', 'Namespaced')),
       webhook(webhookNames.mapping, validateMappingPath, rule('clusterworkloadresourcemappings', 'Cluster')),
+    ],
+  };
+}
+
+/**
+ * Records who created or changed a ServiceInstance or ServiceCredentialBinding in `spec.userInfo`,
+ * which the OSB controllers send as `X-Broker-API-Originating-Identity`. Fails closed: an object
+ * admitted without it could carry any user's identity.
+ */
+function osbUserInfoConfiguration(o: Resolved): KubeObject {
+  const webhook = (name: string, path: string, resource: string) => ({
+    name,
+    admissionReviewVersions: ['v1'],
+    clientConfig: clientConfig(o, path),
+    failurePolicy: 'Fail',
+    matchPolicy: 'Equivalent',
+    rules: [
+      {
+        apiGroups: ['osb.bindery.dev'],
+        apiVersions: ['*'],
+        operations: ['CREATE', 'UPDATE'],
+        resources: [resource],
+        scope: 'Namespaced',
+      },
+    ],
+    sideEffects: 'None',
+    timeoutSeconds: 10,
+  });
+  return {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'MutatingWebhookConfiguration',
+    metadata: webhookMeta(o, installNames.osbUserInfoConfiguration, false),
+    webhooks: [
+      webhook(
+        'serviceinstance.userinfo.osb.bindery.dev',
+        userInfoWebhookPaths.serviceInstance,
+        'serviceinstances',
+      ),
+      webhook(
+        'servicecredentialbinding.userinfo.osb.bindery.dev',
+        userInfoWebhookPaths.serviceCredentialBinding,
+        'servicecredentialbindings',
+      ),
     ],
   };
 }

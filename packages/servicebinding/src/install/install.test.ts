@@ -362,6 +362,47 @@ describe('install bundle with the OSB platform (osb: true)', () => {
     assert.ok(rulesOf(view).every((r) => r.verbs.join() === 'get,list,watch'));
   });
 
+  it('records the requesting user of instances and credential bindings with a mutating webhook (OSBP-3)', () => {
+    const config = find(objects, 'MutatingWebhookConfiguration', installNames.osbUserInfoConfiguration);
+    const hooks = config['webhooks'] as Array<{
+      failurePolicy: string;
+      clientConfig: { service: { path: string } };
+      rules: Array<{ apiGroups: string[]; resources: string[]; operations: string[] }>;
+    }>;
+    assert.deepEqual(
+      hooks.map((h) => [
+        h.clientConfig.service.path,
+        h.rules[0]?.resources,
+        h.rules[0]?.operations,
+        h.failurePolicy,
+      ]),
+      [
+        [
+          '/mutate-osb-bindery-dev-v1alpha1-serviceinstance',
+          ['serviceinstances'],
+          ['CREATE', 'UPDATE'],
+          'Fail',
+        ],
+        [
+          '/mutate-osb-bindery-dev-v1alpha1-servicecredentialbinding',
+          ['servicecredentialbindings'],
+          ['CREATE', 'UPDATE'],
+          'Fail',
+        ],
+      ],
+    );
+    assert.equal(plain.filter((o) => o.metadata.name === installNames.osbUserInfoConfiguration).length, 0);
+    for (const certMode of certModes) {
+      const role = find(
+        renderInstallBundle({ osb: true, certMode }),
+        'ClusterRole',
+        installNames.managerClusterRole,
+      );
+      const mutating = rulesOf(role).find((r) => r.resources?.includes('mutatingwebhookconfigurations'));
+      assert.ok(mutating?.resourceNames?.includes(installNames.osbUserInfoConfiguration), certMode);
+    }
+  });
+
   it('is refused with secretAccess none', () => {
     assert.throws(() => renderInstallBundle({ osb: true, secretAccess: 'none' }), /osb needs Secrets/);
   });
