@@ -102,14 +102,7 @@ export async function runReconcilerTestCase(
   options: ReconcilerTestsOptions,
   row: ReconcilerTestCase,
 ): Promise<void> {
-  let built: Reconciler | undefined;
-  const once = { ...options, reconciler: (config: TestConfig) => (built ??= options.reconciler(config)) };
-  const problems = await reconcilerRowProblems(once, row);
-  for (const [i, again] of (row.additionalReconciles ?? []).entries()) {
-    const label = additionalLabel(i, again.name);
-    problems.push(...(await reconcilerRowProblems(once, again)).map((p) => `${label}: ${p}`));
-  }
-  fail(problems);
+  await runWithAdditional(options, row, reconcilerRowProblems);
 }
 
 /** Runs one SubReconcilerTests row; throws an AssertionError listing every expectation it missed. */
@@ -117,12 +110,24 @@ export async function runSubReconcilerTestCase<T extends KubeObject>(
   options: SubReconcilerTestsOptions<T>,
   row: SubReconcilerTestCase<T>,
 ): Promise<void> {
-  let built: SubReconciler<T> | undefined;
+  await runWithAdditional(options, row, subReconcilerRowProblems);
+}
+
+/**
+ * The row, then its additional reconciles, all with the one reconciler the table's factory builds
+ * for the row; fails once, with the problems of every reconcile.
+ */
+async function runWithAdditional<R, O extends { reconciler: (config: TestConfig) => R }, Row>(
+  options: O,
+  row: Row & { additionalReconciles?: ReadonlyArray<AdditionalReconcile<Row>> },
+  problemsOf: (options: O, row: AdditionalReconcile<Row>) => Promise<string[]>,
+): Promise<void> {
+  let built: R | undefined;
   const once = { ...options, reconciler: (config: TestConfig) => (built ??= options.reconciler(config)) };
-  const problems = await subReconcilerRowProblems(once, row);
+  const problems = await problemsOf(once, row);
   for (const [i, again] of (row.additionalReconciles ?? []).entries()) {
     const label = additionalLabel(i, again.name);
-    problems.push(...(await subReconcilerRowProblems(once, again)).map((p) => `${label}: ${p}`));
+    problems.push(...(await problemsOf(once, again)).map((p) => `${label}: ${p}`));
   }
   fail(problems);
 }
@@ -141,27 +146,20 @@ async function reconcilerRowProblems(
     await row.prepare?.(config);
     const stash = givenStash(row.givenStashedValues);
     const reconciler = options.reconciler(config);
-    const controller = new AbortController();
-    let result: Result | undefined;
-    let error: unknown;
-    try {
-      result = await reconciler.reconcile(
+    const { result, error } = await reconciling((signal) =>
+      reconciler.reconcile(
         {
           config,
           stash,
-          signal: controller.signal,
+          signal,
           log: config.log,
           request: row.request,
           originalConfig: config,
           ...(options.resourceType ? { resourceType: options.resourceType } : {}),
         },
         row.request,
-      );
-    } catch (err) {
-      error = err ?? new Error(String(err));
-    } finally {
-      controller.abort();
-    }
+      ),
+    );
     problems = [
       ...checkError(row.shouldErr, error),
       ...(error === undefined ? checkResult(row.expectedResult, result) : []),
@@ -200,31 +198,23 @@ async function subReconcilerRowProblems<T extends KubeObject>(
     const resource = config.client.stored<T>(ref) ?? given;
     const stash = givenStash(row.givenStashedValues);
     const reconciler = options.reconciler(config);
-    const controller = new AbortController();
-    let result: Result | undefined;
-    let error: unknown;
-    try {
-      result =
-        (await reconciler.reconcile(
-          {
-            config,
-            stash,
-            signal: controller.signal,
-            log: config.log,
-            request: {
-              name: ref.name,
-              ...(ref.namespace ? { namespace: ref.namespace } : {}),
-            },
-            resourceType: type,
-            originalConfig: config,
+    const { result, error } = await reconciling((signal) =>
+      reconciler.reconcile(
+        {
+          config,
+          stash,
+          signal,
+          log: config.log,
+          request: {
+            name: ref.name,
+            ...(ref.namespace ? { namespace: ref.namespace } : {}),
           },
-          resource,
-        )) ?? undefined;
-    } catch (err) {
-      error = err ?? new Error(String(err));
-    } finally {
-      controller.abort();
-    }
+          resourceType: type,
+          originalConfig: config,
+        },
+        resource,
+      ),
+    );
     problems = [
       ...checkError(row.shouldErr, error),
       ...(error === undefined ? checkResult(row.expectedResult, result) : []),
@@ -239,6 +229,20 @@ async function subReconcilerRowProblems<T extends KubeObject>(
     ];
   });
   return problems;
+}
+
+/** Calls the reconciler with a signal that aborts once it returns: what it returned, or threw. */
+async function reconciling(
+  call: (signal: AbortSignal) => Promise<Result | void>,
+): Promise<{ result: Result | undefined; error: unknown }> {
+  const controller = new AbortController();
+  try {
+    return { result: (await call(controller.signal)) ?? undefined, error: undefined };
+  } catch (err) {
+    return { result: undefined, error: err ?? new Error(String(err)) };
+  } finally {
+    controller.abort();
+  }
 }
 
 function givenStash(values: StashedValues | undefined): Stash {
