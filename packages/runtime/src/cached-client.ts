@@ -28,6 +28,16 @@ export interface CachedClientOptions {
   syncTimeoutMs?: number;
 }
 
+/** The default of `syncTimeoutMs`. */
+export const defaultCacheSyncTimeoutMs = 30_000;
+
+/** What a list with a field selector gets from the cache (an informer's lister has no field index). */
+export function fieldSelectorNotCached(type: TypeRef): Error {
+  return new Error(
+    `${type.kind}: field selectors are not served from the cache; use an index or the API reader`,
+  );
+}
+
 /** A read gave up waiting for the first list of a kind. */
 export class CacheSyncTimeoutError extends Error {
   constructor(type: TypeRef, timeoutMs: number, lastError: string | undefined) {
@@ -55,7 +65,7 @@ export class CachedClient implements Client {
     this.#client = options.client;
     this.#informers = options.informers;
     this.#signal = options.signal;
-    this.#syncTimeoutMs = options.syncTimeoutMs ?? 30_000;
+    this.#syncTimeoutMs = options.syncTimeoutMs ?? defaultCacheSyncTimeoutMs;
   }
 
   async get<T extends KubeObject = KubeObject>(ref: ObjectRef, options: GetOptions = {}): Promise<T> {
@@ -70,11 +80,7 @@ export class CachedClient implements Client {
     type: TypeRef,
     options: ListOptions = {},
   ): Promise<KubeList<T>> {
-    if (options.fieldSelector) {
-      throw new Error(
-        `${type.kind}: field selectors are not served from the cache; use an index or the API reader`,
-      );
-    }
+    if (options.fieldSelector) throw fieldSelectorNotCached(type);
     const informer = await this.#synced<T>(type, options.metadataOnly, options.signal);
     const items = informer.lister.list({
       ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),

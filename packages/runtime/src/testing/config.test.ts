@@ -1,9 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { KubeClient, KubeConfig, SharedInformerFactory, isNotFound } from '@bindery/kube';
-import { CachedClient } from '../cached-client.ts';
+import {
+  KubeClient,
+  KubeConfig,
+  NoKindMatchError,
+  SharedInformerFactory,
+  isForbidden,
+  isNotFound,
+} from '@bindery/kube';
+import { CacheSyncTimeoutError, CachedClient } from '../cached-client.ts';
 import type { KubeObject } from '@bindery/kube';
 import { testConfig } from './config.ts';
+import { forbiddenError } from './errors.ts';
 import { induceFailure, testEpoch } from './fake-client.ts';
 import { newEvent } from './recorder.ts';
 import { newTrackRequest } from './tracker.ts';
@@ -64,6 +72,34 @@ describe('testConfig', () => {
     assert.deepEqual(
       direct.items.map((o) => o.metadata.name),
       ['a'],
+    );
+  });
+
+  it('a forbidden read is a 403 on apiReader and a cache that never syncs on client; unserved kinds fail on both', async () => {
+    const secrets = { apiVersion: 'v1', kind: 'Secret' };
+    const config = testConfig({
+      givenObjects: [cm('a')],
+      served: ['ConfigMap', 'Secret'],
+      reactors: [{ verb: 'list', kind: 'Secret', fn: (a) => forbiddenError(a.ref, 'list') }],
+    });
+    await assert.rejects(config.apiReader.list(secrets, { namespace: 'ns' }), (err: Error) =>
+      isForbidden(err),
+    );
+    await assert.rejects(
+      config.client.list(secrets, { namespace: 'ns' }),
+      (err: Error) => err instanceof CacheSyncTimeoutError && /forbidden/.test(err.message),
+    );
+    for (const reader of [config.client, config.apiReader]) {
+      await assert.rejects(
+        reader.get({ apiVersion: 'example.com/v1', kind: 'Gadget', namespace: 'ns', name: 'g' }),
+        (err: Error) => err instanceof NoKindMatchError,
+      );
+    }
+    // Served kinds are answered as before.
+    assert.equal(
+      (await config.client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns', name: 'a' })).metadata
+        .name,
+      'a',
     );
   });
 

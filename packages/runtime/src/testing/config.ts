@@ -15,6 +15,8 @@ export interface FakeServerOptions {
   withoutStatusSubresource?: readonly string[];
   /** Plural resource names, by kind, where lowercase kind + `s` is wrong. */
   plurals?: Readonly<Record<string, string>>;
+  /** The kinds served (`Kind` or `Kind.group`); others fail with `NoKindMatchError`. Default: all. */
+  served?: readonly string[];
 }
 
 /** The world of one fake cluster: what it holds and the reactors on its clients. */
@@ -100,5 +102,6 @@ function serverOptions(options: FakeServerOptions): FakeServerOptions {
       ? { withoutStatusSubresource: options.withoutStatusSubresource }
       : {}),
     ...(options.plurals ? { plurals: options.plurals } : {}),
+    ...(options.served ? { served: options.served } : {}),
   };
 }

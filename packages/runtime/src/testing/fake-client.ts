@@ -4,7 +4,14 @@
 // inject failures with reactors (client-go's fake `PrependReactor`).
 
 import { createHash } from 'node:crypto';
-import { isObject, parseApiVersion, parseSelector } from '@bindery/kube';
+import {
+  NoKindMatchError,
+  errorMessage,
+  isForbidden,
+  isObject,
+  parseApiVersion,
+  parseSelector,
+} from '@bindery/kube';
 import type {
   DeleteOptions,
   GetOptions,
@@ -19,6 +26,11 @@ import type {
   TypeRef,
   WriteOptions,
 } from '@bindery/kube';
+import {
+  CacheSyncTimeoutError,
+  defaultCacheSyncTimeoutMs,
+  fieldSelectorNotCached,
+} from '../cached-client.ts';
 import type { Client } from '../client.ts';
 import { deepEqual } from '../equality.ts';
 import { applyJsonPatch, applyMergePatch } from '../json-patch.ts';
@@ -115,9 +127,17 @@ export interface FakeClientOptions {
   /**
    * Stand for the manager's cached client (`Config.client`): a list with a field selector is refused
    * with the cached client's error, before any reactor, instead of being served as the API server
-   * would. `testConfig` sets it; `uncached()` is the direct view. Default false.
+   * would; and a get or list the API server forbids (a 403, from a reactor) fails as the cached
+   * client's does, with `CacheSyncTimeoutError` (the informer of a kind that cannot be listed never
+   * syncs), never with the 403. `testConfig` sets it; `uncached()` is the direct view. Default false.
    */
   cache?: boolean;
+  /**
+   * The kinds the fake API server serves, as `Kind` (any group) or `Kind.group`; a call naming any
+   * other kind fails with `NoKindMatchError`, as the real client's discovery makes it fail. Default:
+   * every kind.
+   */
+  served?: readonly string[];
 }
 
 /** 2024-01-01T00:00:00Z: where every test clock starts. */
@@ -169,6 +189,7 @@ export class FakeClient implements Client {
   };
   #reactors: Array<{ reactor: Reactor; calls: number }> = [];
   readonly #cache: boolean;
+  readonly #served: ReadonlySet<string> | undefined;
   readonly #clock: { now(): number };
   readonly #plurals: Readonly<Record<string, string>>;
   readonly #withoutStatus: ReadonlySet<string>;
@@ -178,6 +199,7 @@ export class FakeClient implements Client {
     this.#plurals = options.plurals ?? {};
     this.#withoutStatus = new Set(options.withoutStatusSubresource ?? []);
     this.#cache = options.cache ?? false;
+    this.#served = options.served ? new Set(options.served) : undefined;
     for (const r of options.reactors ?? []) this.addReactor(r);
     this.add(...(options.objects ?? []));
   }
@@ -211,6 +233,7 @@ export class FakeClient implements Client {
       clock: this.#clock,
       plurals: this.#plurals,
       withoutStatusSubresource: [...this.#withoutStatus],
+      ...(this.#served ? { served: [...this.#served] } : {}),
     });
     direct.#store = this.#store;
     direct.#reactors = this.#reactors;
@@ -250,11 +273,13 @@ export class FakeClient implements Client {
     const action: Action = { verb: 'get', ref: refOf(ref), ...subresourceOf(options.subresource) };
     const opts = optionsOf(options, ['subresource']);
     if (opts) action.options = opts;
-    return (await this.#invoke(action, () => {
+    const read = this.#invoke(action, () => {
       if (options.subresource !== undefined) this.#checkSubresource(ref, options.subresource, 'GET');
       const stored = this.#find(ref, 'GET', options.subresource);
       return present(stored, ref.apiVersion, options.metadataOnly);
-    })) as T;
+    });
+    // A subresource is read from the API server, even by the cached client.
+    return (await (options.subresource === undefined ? this.#cached(ref, read) : read)) as T;
   }
 
   async list<T extends KubeObject = KubeObject>(
@@ -268,40 +293,38 @@ export class FakeClient implements Client {
     if (opts) action.options = opts;
     if (this.#cache && options.fieldSelector) {
       // CachedClient's refusal, word for word: an informer's Lister has no field index.
-      return this.#refuse(
-        action,
-        new Error(
-          `${type.kind}: field selectors are not served from the cache; use an index or the API reader`,
-        ),
-      );
+      return this.#refuse(action, fieldSelectorNotCached(type));
     }
-    return (await this.#invoke(action, () => {
-      const request = `GET ${requestPath(ref, { plurals: this.#plurals })}`;
-      const labels = parseLabels(options.labelSelector, request);
-      const fields = parseFields(options.fieldSelector, request);
-      const prefix = `${parseApiVersion(type.apiVersion).group}/${type.kind}/`;
-      const matching = [...this.#store.objects.entries()]
-        .filter(([key, o]) => {
-          if (!key.startsWith(prefix)) return false;
-          if (options.namespace && (o.metadata.namespace ?? '') !== options.namespace) return false;
-          return (labels?.matches(o.metadata.labels) ?? true) && fields.every((f) => f(o.metadata));
-        })
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-        .map(([, o]) => o);
-      const start = options.continue ? decodeContinue(options.continue, request) : 0;
-      const end = options.limit ? Math.min(start + options.limit, matching.length) : matching.length;
-      const metadata: KubeList['metadata'] = { resourceVersion: String(this.#store.resourceVersion) };
-      if (end < matching.length) {
-        metadata.continue = Buffer.from(JSON.stringify({ start: end })).toString('base64url');
-        metadata.remainingItemCount = matching.length - end;
-      }
-      return {
-        apiVersion: options.metadataOnly ? 'meta.k8s.io/v1' : type.apiVersion,
-        kind: options.metadataOnly ? 'PartialObjectMetadataList' : `${type.kind}List`,
-        metadata,
-        items: matching.slice(start, end).map((o) => present(o, type.apiVersion, options.metadataOnly)),
-      };
-    })) as KubeList<T>;
+    return (await this.#cached(
+      type,
+      this.#invoke(action, () => {
+        const request = `GET ${requestPath(ref, { plurals: this.#plurals })}`;
+        const labels = parseLabels(options.labelSelector, request);
+        const fields = parseFields(options.fieldSelector, request);
+        const prefix = `${parseApiVersion(type.apiVersion).group}/${type.kind}/`;
+        const matching = [...this.#store.objects.entries()]
+          .filter(([key, o]) => {
+            if (!key.startsWith(prefix)) return false;
+            if (options.namespace && (o.metadata.namespace ?? '') !== options.namespace) return false;
+            return (labels?.matches(o.metadata.labels) ?? true) && fields.every((f) => f(o.metadata));
+          })
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([, o]) => o);
+        const start = options.continue ? decodeContinue(options.continue, request) : 0;
+        const end = options.limit ? Math.min(start + options.limit, matching.length) : matching.length;
+        const metadata: KubeList['metadata'] = { resourceVersion: String(this.#store.resourceVersion) };
+        if (end < matching.length) {
+          metadata.continue = Buffer.from(JSON.stringify({ start: end })).toString('base64url');
+          metadata.remainingItemCount = matching.length - end;
+        }
+        return {
+          apiVersion: options.metadataOnly ? 'meta.k8s.io/v1' : type.apiVersion,
+          kind: options.metadataOnly ? 'PartialObjectMetadataList' : `${type.kind}List`,
+          metadata,
+          items: matching.slice(start, end).map((o) => present(o, type.apiVersion, options.metadataOnly)),
+        };
+      }),
+    )) as KubeList<T>;
   }
 
   async create<T extends KubeObject>(obj: T, options: WriteOptions = {}): Promise<T> {
@@ -489,9 +512,33 @@ export class FakeClient implements Client {
     throw error;
   }
 
+  /**
+   * As the manager's cached client answers a read: the informer of a kind the API server forbids to
+   * list never syncs, so the read fails at the cache's deadline, never with the 403.
+   */
+  async #cached(type: TypeRef, read: Promise<unknown>): Promise<unknown> {
+    if (!this.#cache) return read;
+    try {
+      return await read;
+    } catch (err) {
+      if (isForbidden(err))
+        throw new CacheSyncTimeoutError(type, defaultCacheSyncTimeoutMs, errorMessage(err));
+      throw err;
+    }
+  }
+
   async #invoke(action: Action, run: () => unknown): Promise<unknown> {
     this.#actions.push(action);
     try {
+      // The real client asks discovery first: a kind that is not served fails before any request.
+      const { group, version } = parseApiVersion(action.ref.apiVersion);
+      if (
+        this.#served &&
+        !this.#served.has(action.ref.kind) &&
+        !this.#served.has(`${action.ref.kind}.${group}`)
+      ) {
+        throw new NoKindMatchError({ group, version, kind: action.ref.kind });
+      }
       for (const entry of this.#reactors) {
         const { reactor } = entry;
         if (reactor.verb !== '*' && reactor.verb !== action.verb) continue;

@@ -86,6 +86,7 @@ export function rowConfig(
     ...(row.withReactors ? { reactors: row.withReactors } : {}),
     ...(server.withoutStatusSubresource ? { withoutStatusSubresource: server.withoutStatusSubresource } : {}),
     ...(server.plurals ? { plurals: server.plurals } : {}),
+    ...(server.served ? { served: server.served } : {}),
     ...(row.additionalConfigs
       ? {
           additionalConfigs: Object.fromEntries(
