@@ -1,34 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildEvent } from './event-builder.ts';
-import type { Event, EventOptions } from './event-builder.ts';
+import type { EventOptions } from './event-builder.ts';
 import { EventCorrelator, eventKey } from './event-correlator.ts';
 import type { KubeObject } from './object.ts';
-
-const source = { reportingController: 'bindery.dev/test', reportingInstance: 'pod-1' };
-const t0 = Date.UTC(2024, 0, 1);
-
-function configMap(name = 'web', uid = 'uid-1', namespace: string | null = 'apps'): KubeObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name, uid, resourceVersion: '42', ...(namespace ? { namespace } : {}) },
-    data: { secret: 'never copied' },
-  };
-}
-
-const warning: EventOptions = {
-  type: 'Warning',
-  reason: 'ProjectionFailed',
-  action: 'Binding',
-  note: 'no such secret',
-};
-
-function build(regarding: KubeObject = configMap(), options: EventOptions = warning, now = t0): Event {
-  const event = buildEvent(regarding, options, source, now, () => 0.5);
-  if (event instanceof Error) throw event;
-  return event;
-}
+import { build, configMap, source, t0, warning } from './events.test-helpers.ts';
 
 describe('eventKey', () => {
   it('is the same for repeats, whatever the time, name or resourceVersion', () => {

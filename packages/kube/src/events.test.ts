@@ -2,30 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeClock } from './clock.ts';
 import { StatusError } from './errors.ts';
-import type { Event, EventOptions } from './event-builder.ts';
+import type { Event } from './event-builder.ts';
 import { EventBroadcaster, EventRecorder } from './events.ts';
 import type { EventClient } from './events.ts';
 import { formatMicroTime } from './micro-time.ts';
 import type { KubeObject, ObjectRef } from './object.ts';
-
-const source = { reportingController: 'bindery.dev/test', reportingInstance: 'pod-1' };
-const t0 = Date.UTC(2024, 0, 1);
-
-function configMap(name = 'web', uid = 'uid-1', namespace: string | null = 'apps'): KubeObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name, uid, resourceVersion: '42', ...(namespace ? { namespace } : {}) },
-    data: { secret: 'never copied' },
-  };
-}
-
-const warning: EventOptions = {
-  type: 'Warning',
-  reason: 'ProjectionFailed',
-  action: 'Binding',
-  note: 'no such secret',
-};
+import { configMap, source, t0, warning } from './events.test-helpers.ts';
 
 // ---- the broadcaster, with a fake client and a manual clock ----
 
