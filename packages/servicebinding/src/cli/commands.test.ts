@@ -116,6 +116,13 @@ describe('bindery command line', () => {
     assert.equal(a.kubeconfig, undefined);
     assert.equal(args(['manager', '--self-signed'], 'manager').args.certMode, 'self-managed');
     assert.equal(a.defaultMappings, true);
+    // controller-runtime's SyncPeriod: 10 h.
+    assert.equal(a.syncPeriodSeconds, 36_000);
+    assert.equal(args(['manager', '--sync-period', '600'], 'manager').args.syncPeriodSeconds, 600);
+    assert.throws(
+      () => parseCommandLine(['manager', '--sync-period=-1']),
+      /--sync-period: expected an integer from 0/,
+    );
     assert.equal(args(['manager', '--no-default-mappings'], 'manager').args.defaultMappings, false);
   });
 

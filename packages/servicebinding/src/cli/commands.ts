@@ -169,6 +169,12 @@ Serving certificate (--cert-mode):
         default: '2',
         description: 'ServiceBindings reconciled at once',
       },
+      'sync-period': {
+        type: 'string',
+        value: '<seconds>',
+        default: '36000',
+        description: 'How often every cached object is reconciled again though nothing changed (0: never)',
+      },
       'no-default-mappings': {
         type: 'boolean',
         description: 'Do not create the default cronjobs.batch mapping when missing (you manage mappings)',
@@ -451,6 +457,8 @@ export interface ManagerArgs {
   leaderElectionId: string;
   leaderElectionNamespace?: string;
   workers: number;
+  /** `--sync-period`, in seconds: the manager's `syncPeriodMs`. */
+  syncPeriodSeconds: number;
   /** Create the default mappings when missing (not with `--no-default-mappings`). */
   defaultMappings: boolean;
   secretAccess: SecretAccess;
@@ -714,6 +722,7 @@ function managerArgs(values: Values): ManagerArgs {
     leaderElectionId: required(values, 'leader-election-id'),
     ...optional('leaderElectionNamespace', str(values, 'leader-election-namespace')),
     workers,
+    syncPeriodSeconds: integer('sync-period', required(values, 'sync-period'), c, 0, 7 * 24 * 3600),
     defaultMappings: values['no-default-mappings'] !== true,
     secretAccess: oneOf('secret-access', required(values, 'secret-access'), secretAccessModes, c),
     deniedEnvNames: deniedEnv(str(values, 'deny-env'), c),

@@ -41,6 +41,8 @@ export interface ServiceBindingManagerOptions {
   /** Of the webhook configurations; default the webhooks package's. */
   names?: WebhookConfigurationNamesOptions;
   workers?: number;
+  /** How often every cached object is reconciled again (`Manager.syncPeriodMs`). Default the manager's. */
+  syncPeriodMs?: number;
   /** Create the default mappings when missing. Default true. */
   defaultMappings?: boolean;
   /** What the controller may do with Secrets. Default `metadata`. */
@@ -72,6 +74,7 @@ export async function serviceBindingManager(
     metrics: options.metrics,
     health: options.health,
     leaderElection: options.leaderElection,
+    ...(options.syncPeriodMs !== undefined && { syncPeriodMs: options.syncPeriodMs }),
   });
   const server = new WebhookServer({
     ...options.webhookServer,
@@ -207,6 +210,7 @@ export async function runManager(args: ManagerArgs, signal: AbortSignal): Promis
         ...(clientConfig && { clientConfig }),
         names: installedConfigurations,
         workers: args.workers,
+        syncPeriodMs: args.syncPeriodSeconds * 1000,
         defaultMappings: args.defaultMappings,
         secretAccess: args.secretAccess,
         deniedEnvNames: args.deniedEnvNames,
