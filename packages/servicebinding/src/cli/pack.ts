@@ -106,9 +106,11 @@ export async function packProduction(options: PackOptions): Promise<PackedPackag
       await cp(join(build, dir, 'src'), join(target, 'dist'), { recursive: true });
       const pkg = JSON.parse(await readFile(join(source, 'package.json'), 'utf8')) as PackageJson;
       await writeFile(join(target, 'package.json'), `${JSON.stringify(productionManifest(pkg), null, 2)}\n`);
-      for (const file of ['README.md', 'LICENSE']) {
-        await cp(join(source, file), join(target, file)).catch(() => undefined);
-      }
+      // Every published package says what it is: a package without a README fails the pack.
+      await cp(join(source, 'README.md'), join(target, 'README.md')).catch((err: unknown) => {
+        throw new Error(`${pkg.name}: packages/${dir}/README.md is missing`, { cause: err });
+      });
+      await cp(join(source, 'LICENSE'), join(target, 'LICENSE')).catch(() => undefined);
       const { stdout } = await run('npm', ['pack', '--json', '--pack-destination', outDir], {
         cwd: target,
         ...(signal && { signal }),
