@@ -1,11 +1,18 @@
-// Writes the Secret of a ServiceCredentialBinding: created with a controller reference to the
-// binding, replaced when it is ours, refused when someone else's Secret has the name. The type of a
-// Secret is immutable, so a changed type means delete and create.
+// The Secret of a ServiceCredentialBinding: its name, what goes in it from the broker's answer, and
+// which binding a Secret belongs to. It is written with a controller reference to the binding,
+// replaced when it is ours, refused when someone else's Secret has the name. The type of a Secret is
+// immutable, so a changed type means delete and create.
 
 import { isInvalid, isNotFound } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
-import type { ReconcileContext } from '@bindery/runtime';
-import type { CredentialSecret } from '../credentials/secret.ts';
+import { formatMetaTime } from '@bindery/runtime';
+import type { ReconcileContext, Request } from '@bindery/runtime';
+import type { ServiceCredentialBinding, ServiceCredentialBindingStatus } from '../apis/index.ts';
+import { buildCredentialSecret } from '../credentials/secret.ts';
+import type { CredentialSecret, CredentialSecretResult } from '../credentials/secret.ts';
+import { brokerOf } from './instance-refs.ts';
+import type { AnyClass } from './instance-refs.ts';
+import { serviceCredentialBindingType } from './serviceinstance.ts';
 
 export class SecretNotOwnedError extends Error {
   readonly reason = 'SecretNotOwned';
@@ -69,4 +76,80 @@ export async function deleteCredentialSecret(
   } catch (err) {
     if (!isNotFound(err)) throw err;
   }
+}
+
+export function secretName(binding: ServiceCredentialBinding): string {
+  return binding.spec.secretName ?? binding.metadata.name ?? '';
+}
+
+/** The Secret holding `credentials` (from the broker) for `binding`, or why it cannot be made. */
+export function bindingCredentialSecret(
+  binding: ServiceCredentialBinding,
+  serviceClass: AnyClass,
+  credentials: unknown,
+): CredentialSecretResult {
+  return buildCredentialSecret({
+    name: secretName(binding),
+    namespace: binding.metadata.namespace ?? '',
+    owner: {
+      apiVersion: serviceCredentialBindingType.apiVersion,
+      kind: serviceCredentialBindingType.kind,
+      name: binding.metadata.name ?? '',
+      uid: binding.metadata.uid ?? '',
+    },
+    credentials,
+    ...(binding.spec.type !== undefined ? { type: binding.spec.type } : {}),
+    ...(binding.spec.provider !== undefined ? { provider: binding.spec.provider } : {}),
+    offering: {
+      name: serviceClass.spec.externalName,
+      ...(serviceClass.spec.tags ? { tags: serviceClass.spec.tags } : {}),
+      ...(serviceClass.spec.externalMetadata ? { metadata: serviceClass.spec.externalMetadata } : {}),
+    },
+    brokerName: brokerOf(serviceClass).name,
+  });
+}
+
+export async function secretExists(
+  ctx: ReconcileContext,
+  binding: ServiceCredentialBinding,
+): Promise<boolean> {
+  try {
+    await ctx.config.apiReader.get(
+      { ...secretType, namespace: binding.metadata.namespace ?? '', name: secretName(binding) },
+      { signal: ctx.signal, metadataOnly: true },
+    );
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The binding that controls a Secret, for the watch that rewrites a Secret deleted by hand. */
+export function owningBinding(secret: KubeObject): Request[] {
+  const owner = secret.metadata.ownerReferences?.find(
+    (o) =>
+      o.controller === true &&
+      o.kind === serviceCredentialBindingType.kind &&
+      o.apiVersion === serviceCredentialBindingType.apiVersion,
+  );
+  return owner && secret.metadata.namespace
+    ? [{ namespace: secret.metadata.namespace, name: owner.name }]
+    : [];
+}
+
+/** Records `expires_at` and `renew_before` of a bind response's `metadata` (metav1.Time), or clears them. */
+export function recordCredentialTimes(status: ServiceCredentialBindingStatus, metadata: unknown): void {
+  const m = (metadata ?? {}) as { expires_at?: unknown; renew_before?: unknown };
+  const expiresAt = metaTime(m.expires_at);
+  const renewBefore = metaTime(m.renew_before);
+  if (expiresAt !== undefined) status.expiresAt = expiresAt;
+  else delete status.expiresAt;
+  if (renewBefore !== undefined) status.renewBefore = renewBefore;
+  else delete status.renewBefore;
+}
+
+function metaTime(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? undefined : formatMetaTime(t);
 }

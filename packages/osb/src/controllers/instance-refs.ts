@@ -10,12 +10,14 @@ import {
   clusterServiceClassKind,
   clusterServicePlanKind,
   serviceClassKind,
+  serviceInstanceKind,
   servicePlanKind,
 } from '../apis/index.ts';
 import type {
   ClusterServiceClass,
   ClusterServicePlan,
   ServiceClass,
+  ServiceCredentialBinding,
   ServiceInstance,
   ServicePlan,
 } from '../apis/index.ts';
@@ -177,4 +179,55 @@ export function planUpdateable(serviceClass: AnyClass, plan: AnyPlan): boolean {
 /** `bindable`: the plan's value overrides the offering's. */
 export function bindable(serviceClass: AnyClass, plan: AnyPlan): boolean {
   return plan.spec.bindable ?? serviceClass.spec.bindable ?? false;
+}
+
+/** The class a ServiceInstance recorded in status (what it was provisioned from), if it still exists. */
+export async function recordedClass(
+  ctx: ReconcileContext,
+  instance: ServiceInstance,
+): Promise<AnyClass | undefined> {
+  const ref = instance.status?.classRef;
+  if (!ref) return undefined;
+  const cluster = ref.kind === 'ClusterServiceClass';
+  return getCached<AnyClass>(ctx, {
+    ...(cluster ? classTypes.cluster : classTypes.namespaced),
+    ...(cluster ? {} : { namespace: instance.metadata.namespace ?? '' }),
+    name: ref.name,
+  });
+}
+
+/** The class and plan a ServiceInstance resolved (its status), once both exist. */
+export async function recordedClassAndPlan(
+  ctx: ReconcileContext,
+  instance: ServiceInstance,
+): Promise<{ serviceClass: AnyClass; plan: AnyPlan } | undefined> {
+  const classRef = instance.status?.classRef;
+  const planRef = instance.status?.planRef;
+  if (!classRef || !planRef) return undefined;
+  const cluster = classRef.kind === 'ClusterServiceClass';
+  const scope = cluster ? {} : { namespace: instance.metadata.namespace ?? '' };
+  const serviceClass = await getCached<AnyClass>(ctx, {
+    ...(cluster ? classTypes.cluster : classTypes.namespaced),
+    ...scope,
+    name: classRef.name,
+  });
+  const plan = await getCached<AnyPlan>(ctx, {
+    ...(cluster ? planTypes.cluster : planTypes.namespaced),
+    ...scope,
+    name: planRef.name,
+  });
+  return serviceClass && plan ? { serviceClass, plan } : undefined;
+}
+
+/** The ServiceInstance a ServiceCredentialBinding names, from the cache. */
+export async function boundInstance(
+  ctx: ReconcileContext,
+  binding: ServiceCredentialBinding,
+): Promise<ServiceInstance | undefined> {
+  return getCached<ServiceInstance>(ctx, {
+    apiVersion,
+    kind: serviceInstanceKind,
+    namespace: binding.metadata.namespace ?? '',
+    name: binding.spec.instanceRef.name,
+  });
 }

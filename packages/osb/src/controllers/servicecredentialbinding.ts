@@ -7,16 +7,7 @@
 
 import { randomUUID } from 'node:crypto';
 import type { KubeObject } from '@bindery/kube';
-import {
-  ResourceReconciler,
-  SyncReconciler,
-  addFinalizer,
-  clearFinalizer,
-  deepCopy,
-  deepEqual,
-  enqueueTracked,
-  hasFinalizer,
-} from '@bindery/runtime';
+import { ResourceReconciler, clearFinalizer, enqueueTracked, formatMetaTime } from '@bindery/runtime';
 import type { ReconcileContext, Result } from '@bindery/runtime';
 import { finalizer } from '../apis/index.ts';
 import type {
@@ -24,21 +15,44 @@ import type {
   ServiceCredentialBindingStatus,
   ServiceInstance,
 } from '../apis/index.ts';
-import { buildCredentialSecret } from '../credentials/secret.ts';
-import { interpretOutcome, interpretPoll } from '../operations/orphan-mitigation.ts';
+import { interpretOutcome } from '../operations/orphan-mitigation.ts';
 import type { Interpretation } from '../operations/orphan-mitigation.ts';
 import type { PollingOptions } from '../operations/polling.ts';
 import { ParametersError, resolveParameters } from '../parameters/parameters.ts';
 import { checkParameters } from '../parameters/schema.ts';
-import { BrokerUnavailableError } from '../platform/broker-api.ts';
 import type { BrokerApi, BrokerApiProvider, BrokerCallResult } from '../platform/broker-api.ts';
 import { kubernetesContext, originatingIdentity } from '../platform/identity.ts';
+import {
+  acceptOperation,
+  brokerApiFor,
+  endOperation,
+  failureMessage,
+  finalizingSync,
+  orphanMitigationReasons,
+  pollFailed,
+  pollSucceeded,
+  pollVerdict,
+  retryAfterOrphanMitigation,
+  retryDelete,
+  retryOrPark,
+  startOrphanMitigation,
+  stillInProgress,
+} from './broker-operation.ts';
+import { predecessorDue, rotationWake, unbindPredecessor } from './binding-rotation.ts';
 import { clusterIDReader, namespaceInfo, secretKeyReader } from './cluster-info.ts';
-import { SecretNotOwnedError, deleteCredentialSecret, writeCredentialSecret } from './credential-secret.ts';
-import { bindable, brokerOf, classTypes, getCached, planTypes } from './instance-refs.ts';
+import {
+  SecretNotOwnedError,
+  bindingCredentialSecret,
+  deleteCredentialSecret,
+  owningBinding,
+  recordCredentialTimes,
+  secretExists,
+  secretName,
+  writeCredentialSecret,
+} from './credential-secret.ts';
+import { bindable, boundInstance, brokerOf, recordedClassAndPlan } from './instance-refs.ts';
 import type { AnyClass, AnyPlan } from './instance-refs.ts';
 import {
-  RetryLater,
   conditionTypes,
   conditionsOf,
   isLatest,
@@ -47,8 +61,6 @@ import {
   park,
   parked,
   persistStatus,
-  pollDeadline,
-  schedulePoll,
   staleRequeue,
 } from './operation-status.ts';
 import { serviceCredentialBindingType, serviceInstanceType } from './serviceinstance.ts';
@@ -72,9 +84,9 @@ export const BindingReasons = {
   instanceNotReady: 'InstanceNotReady',
   notBindable: 'NotBindable',
   invalidParameters: 'InvalidParameters',
-  orphanMitigation: 'StartingOrphanMitigation',
-  orphanMitigationFailed: 'OrphanMitigationFailed',
-  orphanMitigationSucceeded: 'OrphanMitigationSucceeded',
+  orphanMitigation: orphanMitigationReasons.starting,
+  orphanMitigationFailed: orphanMitigationReasons.failed,
+  orphanMitigationSucceeded: orphanMitigationReasons.succeeded,
   unbindFailed: 'UnbindCallFailed',
   fetchFailed: 'FetchingBindingFailed',
   rotationNotSupported: 'RotationNotSupported',
@@ -103,45 +115,12 @@ export function serviceCredentialBindingReconciler(
       // An instance becoming Ready (or going away) wakes the bindings waiting on it.
       ctx.builder.watches(serviceInstanceType, enqueueTracked(ctx));
       // The binding's Secret, metadata only: deleting it by hand makes the binding write it again.
-      ctx.builder.watches(
-        { apiVersion: 'v1', kind: 'Secret' },
-        (obj) => {
-          const owner = obj.metadata.ownerReferences?.find(
-            (o) =>
-              o.controller === true &&
-              o.kind === serviceCredentialBindingType.kind &&
-              o.apiVersion === serviceCredentialBindingType.apiVersion,
-          );
-          return owner && obj.metadata.namespace
-            ? [{ namespace: obj.metadata.namespace, name: owner.name }]
-            : [];
-        },
-        { metadataOnly: true },
-      );
+      ctx.builder.watches({ apiVersion: 'v1', kind: 'Secret' }, owningBinding, { metadataOnly: true });
     },
-    reconciler: new SyncReconciler<ServiceCredentialBinding>({
-      name: 'ServiceCredentialBindingOperations',
-      syncDuringFinalization: true,
-      sync: async (ctx, binding) => {
-        if (binding.metadata.deletionTimestamp === undefined) {
-          await addFinalizer(ctx, binding, finalizer);
-          return reconcileBinding(ctx, binding);
-        }
-        if (!hasFinalizer(binding, finalizer)) return {};
-        const before = deepCopy(binding.status);
-        try {
-          const result = await reconcileBinding(ctx, binding);
-          if (hasFinalizer(binding, finalizer) && !deepEqual(before, binding.status))
-            await persistStatus(ctx, binding);
-          return result;
-        } catch (err) {
-          if (hasFinalizer(binding, finalizer) && !deepEqual(before, binding.status)) {
-            await persistStatus(ctx, binding).catch(() => undefined);
-          }
-          throw err;
-        }
-      },
-    }),
+    reconciler: finalizingSync<ServiceCredentialBinding>(
+      'ServiceCredentialBindingOperations',
+      reconcileBinding,
+    ),
   });
 
   async function reconcileBinding(ctx: ReconcileContext, binding: ServiceCredentialBinding): Promise<Result> {
@@ -162,7 +141,7 @@ export function serviceCredentialBindingReconciler(
       await clearFinalizer(ctx, binding, finalizer);
       return {};
     }
-    const instance = await getInstance(ctx, binding);
+    const instance = await boundInstance(ctx, binding);
     ctx.config.tracker.trackReference(
       { ...serviceInstanceType, namespace, name: binding.spec.instanceRef.name },
       { ...serviceCredentialBindingType, namespace, name: binding.metadata.name ?? '' },
@@ -181,7 +160,7 @@ export function serviceCredentialBindingReconciler(
       );
       return { requeueAfterMs: missingRetryMs };
     }
-    const refs = await classAndPlan(ctx, instance);
+    const refs = await recordedClassAndPlan(ctx, instance);
     if (!refs) {
       cm.markFalse(
         conditionTypes.ready,
@@ -190,14 +169,7 @@ export function serviceCredentialBindingReconciler(
       );
       return { requeueAfterMs: missingRetryMs };
     }
-    let api: BrokerApi;
-    try {
-      api = await options.brokers(brokerOf(refs.serviceClass), ctx.signal);
-    } catch (err) {
-      if (!(err instanceof BrokerUnavailableError)) throw err;
-      cm.markFalse(conditionTypes.ready, err.reason, err.message);
-      throw new RetryLater(`${who}: ${err.message}`);
-    }
+    const api = await brokerApiFor(ctx, options.brokers, brokerOf(refs.serviceClass), status, who);
     const bc: BindContext = { instance, serviceClass: refs.serviceClass, plan: refs.plan, api };
 
     if (status.asyncOpInProgress || status.orphanMitigationInProgress || deleting) {
@@ -206,16 +178,11 @@ export function serviceCredentialBindingReconciler(
     if (status.asyncOpInProgress) return poll(ctx, binding, bc);
     if (status.orphanMitigationInProgress) return unbind(ctx, binding, bc, status.externalID, true);
     if (deleting) {
-      if (status.predecessor) return unbindPredecessor(ctx, binding, bc);
+      if (status.predecessor) return rotatedOut(ctx, binding, bc);
       await deleteCredentialSecret(ctx, namespace, secretName(binding), binding.metadata.uid ?? '');
       return unbind(ctx, binding, bc, status.externalID, false);
     }
-    if (
-      status.predecessor?.unbindAfter &&
-      Date.parse(status.predecessor.unbindAfter) <= ctx.config.clock.now()
-    ) {
-      return unbindPredecessor(ctx, binding, bc);
-    }
+    if (predecessorDue(ctx, status)) return rotatedOut(ctx, binding, bc);
     if (parked(cm, status, binding.metadata.generation)) return {};
     if (!bindable(refs.serviceClass, refs.plan)) {
       park(
@@ -237,11 +204,7 @@ export function serviceCredentialBindingReconciler(
       if (!(await secretExists(ctx, binding))) return bind(ctx, binding, bc, false);
       if (cm.get(conditionTypes.ready)?.status !== 'True')
         cm.markTrue(conditionTypes.ready, BindingReasons.bound);
-      const predecessorIn = status.predecessor?.unbindAfter
-        ? Date.parse(status.predecessor.unbindAfter) - ctx.config.clock.now()
-        : undefined;
-      const wake = [renewIn, predecessorIn].filter((t): t is number => t !== undefined && t > 0);
-      return wake.length ? { requeueAfterMs: Math.min(...wake, 24 * 3600_000) } : {};
+      return rotationWake(ctx, status, renewIn);
     }
     if (instance.status?.provisionStatus !== 'Provisioned' || instance.status.asyncOpInProgress) {
       cm.markFalse(
@@ -368,40 +331,12 @@ export function serviceCredentialBindingReconciler(
     return settle(ctx, binding, bc, 'unbind', res, interpretOutcome('unbind', res.outcome));
   }
 
-  /** Unbinds the OSB binding a rotation replaced; its credentials are no longer in the Secret. */
-  async function unbindPredecessor(
-    ctx: ReconcileContext,
-    binding: ServiceCredentialBinding,
-    bc: BindContext,
-  ): Promise<Result> {
-    const status = binding.status!;
-    const predecessor = status.predecessor!;
-    const res = await bc.api.unbind(
-      bc.instance.status!.externalID!,
-      predecessor.externalID,
-      unbindQuery(bc),
-      {
-        acceptsIncomplete: false,
-        signal: ctx.signal,
-      },
-    );
-    const verdict = interpretOutcome('unbind', res.outcome);
-    if (verdict.verdict === 'succeeded') {
-      delete status.predecessor;
-      return binding.metadata.deletionTimestamp !== undefined ? { requeue: true } : {};
-    }
-    throw new RetryLater(
-      `${describe(binding)}: unbinding the rotated-out binding failed (${verdict.reason})${res.description ? `: ${res.description}` : ''}`,
-    );
-  }
-
   async function poll(
     ctx: ReconcileContext,
     binding: ServiceCredentialBinding,
     bc: BindContext,
   ): Promise<Result> {
     const status = binding.status!;
-    const cm = conditionsOf(ctx, status);
     const request =
       status.currentOperation === 'Unbind' || status.orphanMitigationInProgress ? 'unbind' : 'bind';
     const query: Record<string, string> = {
@@ -420,16 +355,9 @@ export function serviceCredentialBindingReconciler(
         signal: ctx.signal,
       },
     );
-    const code = res.outcome.kind === 'response' ? res.outcome.status : 0;
-    const verdict = interpretPoll(request, code, res.body?.['state']);
+    const verdict = pollVerdict(request, res);
     if (verdict === 'succeeded' || verdict === 'gone') {
-      if (request === 'unbind')
-        return settle(ctx, binding, bc, 'unbind', res, {
-          verdict: 'succeeded',
-          orphanMitigation: false,
-          retry: false,
-          reason: 'Succeeded',
-        });
+      if (request === 'unbind') return settle(ctx, binding, bc, 'unbind', res, pollSucceeded);
       // The credentials of an async bind come from GET binding (bindings_retrievable).
       const fetched = await bc.api.getBinding(
         bc.instance.status!.externalID!,
@@ -438,12 +366,7 @@ export function serviceCredentialBindingReconciler(
         { signal: ctx.signal },
       );
       if (fetched.outcome.kind === 'response' && fetched.outcome.status === 200 && fetched.body) {
-        return settle(ctx, binding, bc, 'bind', fetched, {
-          verdict: 'succeeded',
-          orphanMitigation: false,
-          retry: false,
-          reason: 'Succeeded',
-        });
+        return settle(ctx, binding, bc, 'bind', fetched, pollSucceeded);
       }
       return settle(ctx, binding, bc, 'bind', fetched, {
         verdict: 'failed',
@@ -452,34 +375,15 @@ export function serviceCredentialBindingReconciler(
         reason: BindingReasons.fetchFailed,
       });
     }
-    if (verdict === 'failed')
-      return settle(
-        ctx,
-        binding,
-        bc,
-        request,
-        res,
-        interpretOutcome(request, { kind: 'lastOperationFailed' }),
-      );
-    const next = schedulePoll(ctx, status, res.retryAfterMs, polling);
-    if ('expired' in next) {
-      const failed = interpretOutcome(request, { kind: 'lastOperationFailed' });
-      return settle(
-        ctx,
-        binding,
-        bc,
-        request,
-        { ...res, description: 'the broker did not finish within the maximum polling duration' },
-        { ...failed, reason: BindingReasons.pollingTimedOut },
-      );
-    }
-    const description = typeof res.body?.['description'] === 'string' ? `: ${res.body['description']}` : '';
-    cm.markFalse(
-      conditionTypes.ready,
-      request === 'bind' ? BindingReasons.binding : BindingReasons.unbinding,
-      `The ${request} is in progress${description}`,
-    );
-    return { requeueAfterMs: next.pollInMs };
+    if (verdict === 'failed') return settle(ctx, binding, bc, request, res, pollFailed(request));
+    const next = stillInProgress(ctx, status, request, res, {
+      polling,
+      progressReason: request === 'bind' ? BindingReasons.binding : BindingReasons.unbinding,
+      timedOutReason: BindingReasons.pollingTimedOut,
+    });
+    if ('timedOut' in next)
+      return settle(ctx, binding, bc, request, next.timedOut.res, next.timedOut.verdict);
+    return next.result;
   }
 
   async function settle(
@@ -496,24 +400,14 @@ export function serviceCredentialBindingReconciler(
     const mitigating = status.orphanMitigationInProgress === true;
 
     if (verdict.verdict === 'accepted') {
-      const operation = res.body?.['operation'];
-      status.asyncOpInProgress = true;
-      if (typeof operation === 'string') status.lastOperation = operation;
-      else delete status.lastOperation;
-      status.currentOperation = request === 'bind' ? 'Bind' : 'Unbind';
-      status.operationStartTime = now(ctx);
-      status.pollDeadline = pollDeadline(
-        status.operationStartTime,
-        bc.plan.spec.maximumPollingDuration,
+      return acceptOperation(ctx, status, res, {
+        operation: request === 'bind' ? 'Bind' : 'Unbind',
+        request,
+        progressReason: request === 'bind' ? BindingReasons.binding : BindingReasons.unbinding,
+        restart: true,
+        maximumPollingDurationSeconds: bc.plan.spec.maximumPollingDuration,
         polling,
-      );
-      cm.markFalse(
-        conditionTypes.ready,
-        request === 'bind' ? BindingReasons.binding : BindingReasons.unbinding,
-        `The broker accepted the ${request}; polling last_operation`,
-      );
-      const next = schedulePoll(ctx, status, undefined, polling);
-      return { requeueAfterMs: 'expired' in next ? 1 : next.pollInMs };
+      });
     }
     endOperation(status);
 
@@ -528,36 +422,10 @@ export function serviceCredentialBindingReconciler(
         await clearFinalizer(ctx, binding, finalizer);
         return {};
       }
-      if (cm.get(conditionTypes.failed)?.status === 'True') return {};
-      cm.markFalse(
-        conditionTypes.ready,
-        BindingReasons.orphanMitigationSucceeded,
-        'Orphan mitigation succeeded; the bind is retried',
-      );
-      return { requeue: true };
+      return retryAfterOrphanMitigation(cm, 'bind');
     }
     if (verdict.verdict === 'succeeded') {
-      const built = buildCredentialSecret({
-        name: secretName(binding),
-        namespace: binding.metadata.namespace ?? '',
-        owner: {
-          apiVersion: serviceCredentialBindingType.apiVersion,
-          kind: serviceCredentialBindingType.kind,
-          name: binding.metadata.name ?? '',
-          uid: binding.metadata.uid ?? '',
-        },
-        credentials: res.body?.['credentials'],
-        ...(binding.spec.type !== undefined ? { type: binding.spec.type } : {}),
-        ...(binding.spec.provider !== undefined ? { provider: binding.spec.provider } : {}),
-        offering: {
-          name: bc.serviceClass.spec.externalName,
-          ...(bc.serviceClass.spec.tags ? { tags: bc.serviceClass.spec.tags } : {}),
-          ...(bc.serviceClass.spec.externalMetadata
-            ? { metadata: bc.serviceClass.spec.externalMetadata }
-            : {}),
-        },
-        brokerName: brokerOf(bc.serviceClass).name,
-      });
+      const built = bindingCredentialSecret(binding, bc.serviceClass, res.body?.['credentials']);
       if ('error' in built) {
         park(cm, status, binding.metadata.generation, built.error.reason, built.error.message);
         return {};
@@ -571,107 +439,41 @@ export function serviceCredentialBindingReconciler(
         }
         throw err;
       }
-      const metadata = res.body?.['metadata'] as { expires_at?: unknown; renew_before?: unknown } | undefined;
-      const expiresAt = metaTime(metadata?.expires_at);
-      const renewBefore = metaTime(metadata?.renew_before);
-      if (expiresAt !== undefined) status.expiresAt = expiresAt;
-      else delete status.expiresAt;
-      if (renewBefore !== undefined) status.renewBefore = renewBefore;
-      else delete status.renewBefore;
+      recordCredentialTimes(status, res.body?.['metadata']);
       status.binding = { name: secretName(binding) };
       status.observedRotationRequests = binding.spec.rotationRequests ?? 0;
       if (status.predecessor && !status.predecessor.unbindAfter) {
-        status.predecessor.unbindAfter = new Date(ctx.config.clock.now() + graceMs)
-          .toISOString()
-          .replace(/\.\d+Z$/, 'Z');
+        status.predecessor.unbindAfter = formatMetaTime(ctx.config.clock.now() + graceMs);
       }
       cm.clear(conditionTypes.failed);
       cm.markTrue(conditionTypes.ready, BindingReasons.bound);
       return status.predecessor ? { requeueAfterMs: graceMs } : {};
     }
 
-    const message = `${who}: ${request} failed (${verdict.reason})${res.description ? `: ${res.description}` : ''}`;
-    if (request === 'unbind') {
-      if (mitigating)
-        cm.markTrue(conditionTypes.orphanMitigation, BindingReasons.orphanMitigationFailed, message);
-      cm.markUnknown(
-        conditionTypes.ready,
-        mitigating ? BindingReasons.orphanMitigationFailed : BindingReasons.unbindFailed,
-        message,
-      );
-      throw new RetryLater(message);
-    }
+    const message = failureMessage(who, request, verdict, res);
+    if (request === 'unbind') retryDelete(cm, mitigating, message, BindingReasons.unbindFailed);
     if (verdict.orphanMitigation) {
-      if (!verdict.retry) park(cm, status, binding.metadata.generation, verdict.reason, message);
-      status.orphanMitigationInProgress = true;
       status.unbindStatus = 'Required';
-      cm.markTrue(conditionTypes.orphanMitigation, verdict.reason, message);
-      cm.markFalse(
-        conditionTypes.ready,
-        BindingReasons.orphanMitigation,
-        `${message}; unbinding to mitigate an orphan`,
-      );
-      await persistStatus(ctx, binding);
+      await startOrphanMitigation(ctx, binding, verdict, message, 'unbinding');
       return unbind(ctx, binding, bc, status.externalID, true);
     }
     if (!status.binding) status.unbindStatus = 'NotRequired';
-    if (verdict.retry) {
-      cm.markFalse(conditionTypes.ready, verdict.reason, message);
-      throw new RetryLater(message);
-    }
-    park(cm, status, binding.metadata.generation, verdict.reason, message);
-    return {};
+    return retryOrPark(cm, binding, verdict, message);
   }
 }
 
-async function getInstance(
+/** Unbinds the OSB binding a rotation replaced. */
+function rotatedOut(
   ctx: ReconcileContext,
   binding: ServiceCredentialBinding,
-): Promise<ServiceInstance | undefined> {
-  return getCached<ServiceInstance>(ctx, {
-    ...serviceInstanceType,
-    namespace: binding.metadata.namespace ?? '',
-    name: binding.spec.instanceRef.name,
+  bc: BindContext,
+): Promise<Result> {
+  return unbindPredecessor(ctx, binding, {
+    api: bc.api,
+    instanceID: bc.instance.status!.externalID!,
+    query: unbindQuery(bc),
+    who: describe(binding),
   });
-}
-
-async function classAndPlan(
-  ctx: ReconcileContext,
-  instance: ServiceInstance,
-): Promise<{ serviceClass: AnyClass; plan: AnyPlan } | undefined> {
-  const classRef = instance.status?.classRef;
-  const planRef = instance.status?.planRef;
-  if (!classRef || !planRef) return undefined;
-  const cluster = classRef.kind === 'ClusterServiceClass';
-  const scope = cluster ? {} : { namespace: instance.metadata.namespace ?? '' };
-  const serviceClass = await getCached<AnyClass>(ctx, {
-    ...(cluster ? classTypes.cluster : classTypes.namespaced),
-    ...scope,
-    name: classRef.name,
-  });
-  const plan = await getCached<AnyPlan>(ctx, {
-    ...(cluster ? planTypes.cluster : planTypes.namespaced),
-    ...scope,
-    name: planRef.name,
-  });
-  return serviceClass && plan ? { serviceClass, plan } : undefined;
-}
-
-async function secretExists(ctx: ReconcileContext, binding: ServiceCredentialBinding): Promise<boolean> {
-  try {
-    await ctx.config.apiReader.get(
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        namespace: binding.metadata.namespace ?? '',
-        name: secretName(binding),
-      },
-      { signal: ctx.signal, metadataOnly: true },
-    );
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function unbindQuery(bc: BindContext): { service_id: string; plan_id: string } {
@@ -681,26 +483,8 @@ function unbindQuery(bc: BindContext): { service_id: string; plan_id: string } {
   };
 }
 
-export function secretName(binding: ServiceCredentialBinding): string {
-  return binding.spec.secretName ?? binding.metadata.name ?? '';
-}
-
 function unbindRequired(status: ServiceCredentialBindingStatus): boolean {
   return status.unbindStatus === 'Required' || status.unbindStatus === 'Failed';
-}
-
-function endOperation(status: ServiceCredentialBindingStatus): void {
-  delete status.currentOperation;
-  delete status.operationStartTime;
-  delete status.asyncOpInProgress;
-  delete status.lastOperation;
-  delete status.pollDeadline;
-}
-
-function metaTime(value: unknown): string | undefined {
-  if (typeof value !== 'string') return undefined;
-  const t = Date.parse(value);
-  return Number.isNaN(t) ? undefined : new Date(t).toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
 function describe(obj: KubeObject): string {

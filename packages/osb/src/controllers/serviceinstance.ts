@@ -6,38 +6,38 @@
 // binding of the instance is left.
 
 import type { KubeObject } from '@bindery/kube';
-import {
-  ResourceReconciler,
-  SyncReconciler,
-  addFinalizer,
-  clearFinalizer,
-  deepCopy,
-  deepEqual,
-  hasFinalizer,
-} from '@bindery/runtime';
+import { ResourceReconciler, clearFinalizer } from '@bindery/runtime';
 import type { ReconcileContext, Result } from '@bindery/runtime';
 import { apiVersion, finalizer, serviceCredentialBindingKind, serviceInstanceKind } from '../apis/index.ts';
 import type { ServiceCredentialBinding, ServiceInstance, ServiceInstanceStatus } from '../apis/index.ts';
-import { interpretOutcome, interpretPoll } from '../operations/orphan-mitigation.ts';
+import { interpretOutcome } from '../operations/orphan-mitigation.ts';
 import type { Interpretation, OsbRequestType } from '../operations/orphan-mitigation.ts';
 import type { PollingOptions } from '../operations/polling.ts';
 import { ParametersError, resolveParameters } from '../parameters/parameters.ts';
 import type { ResolvedParameters } from '../parameters/parameters.ts';
 import { checkParameters } from '../parameters/schema.ts';
-import { BrokerUnavailableError } from '../platform/broker-api.ts';
 import type { BrokerApi, BrokerApiProvider, BrokerCallResult } from '../platform/broker-api.ts';
-import { kubernetesContext, originatingIdentity } from '../platform/identity.ts';
-import {
-  ReferenceError,
-  brokerOf,
-  classTypes,
-  getCached,
-  planUpdateable,
-  resolvePlan,
-} from './instance-refs.ts';
+import { originatingIdentity } from '../platform/identity.ts';
+import { ReferenceError, brokerOf, planUpdateable, recordedClass, resolvePlan } from './instance-refs.ts';
+import { deleteQuery, lastOperationQuery, properties, requestContext } from './instance-request.ts';
 import type { AnyClass, ResolvedPlan } from './instance-refs.ts';
 import {
-  RetryLater,
+  acceptOperation,
+  brokerApiFor,
+  endOperation,
+  failureMessage,
+  finalizingSync,
+  orphanMitigationReasons,
+  pollFailed,
+  pollSucceeded,
+  pollVerdict,
+  retryAfterOrphanMitigation,
+  retryDelete,
+  retryOrPark,
+  startOrphanMitigation,
+  stillInProgress,
+} from './broker-operation.ts';
+import {
   conditionTypes,
   conditionsOf,
   isLatest,
@@ -46,8 +46,6 @@ import {
   park,
   parked,
   persistStatus,
-  pollDeadline,
-  schedulePoll,
   staleRequeue,
 } from './operation-status.ts';
 import { clusterIDReader, namespaceInfo, secretKeyReader } from './cluster-info.ts';
@@ -75,9 +73,9 @@ export const InstanceReasons = {
   updating: 'Updating',
   deprovisioning: 'Deprovisioning',
   deprovisioned: 'Deprovisioned',
-  orphanMitigation: 'StartingOrphanMitigation',
-  orphanMitigationFailed: 'OrphanMitigationFailed',
-  orphanMitigationSucceeded: 'OrphanMitigationSucceeded',
+  orphanMitigation: orphanMitigationReasons.starting,
+  orphanMitigationFailed: orphanMitigationReasons.failed,
+  orphanMitigationSucceeded: orphanMitigationReasons.succeeded,
   blockedByBindings: 'DeprovisionBlockedByExistingCredentials',
   invalidParameters: 'InvalidParameters',
   invalidPlanSchema: 'InvalidPlanSchema',
@@ -112,32 +110,7 @@ export function serviceInstanceReconciler(
         return name && b.metadata.namespace ? [{ namespace: b.metadata.namespace, name }] : [];
       });
     },
-    reconciler: new SyncReconciler<ServiceInstance>({
-      name: 'ServiceInstanceOperations',
-      syncDuringFinalization: true,
-      sync: async (ctx, instance) => {
-        const deleting = instance.metadata.deletionTimestamp !== undefined;
-        if (!deleting) {
-          await addFinalizer(ctx, instance, finalizer);
-          return reconcileInstance(ctx, instance);
-        }
-        if (!hasFinalizer(instance, finalizer)) return {};
-        // While deleting, the ResourceReconciler writes no status: progress is written here, and
-        // not at all once the finalizer is gone (the object is then gone too).
-        const before = deepCopy(instance.status);
-        try {
-          const result = await reconcileInstance(ctx, instance);
-          if (hasFinalizer(instance, finalizer) && !deepEqual(before, instance.status))
-            await persistStatus(ctx, instance);
-          return result;
-        } catch (err) {
-          if (hasFinalizer(instance, finalizer) && !deepEqual(before, instance.status)) {
-            await persistStatus(ctx, instance).catch(() => undefined);
-          }
-          throw err;
-        }
-      },
-    }),
+    reconciler: finalizingSync<ServiceInstance>('ServiceInstanceOperations', reconcileInstance),
   });
 
   async function reconcileInstance(ctx: ReconcileContext, instance: ServiceInstance): Promise<Result> {
@@ -277,13 +250,13 @@ export function serviceInstanceReconciler(
     instance: ServiceInstance,
     serviceClass: AnyClass,
   ): Promise<BrokerApi> {
-    try {
-      return await options.brokers(brokerOf(serviceClass), ctx.signal);
-    } catch (err) {
-      if (!(err instanceof BrokerUnavailableError)) throw err;
-      conditionsOf(ctx, instance.status ?? {}).markFalse(conditionTypes.ready, err.reason, err.message);
-      throw new RetryLater(`${describe(instance)}: ${err.message}`);
-    }
+    return brokerApiFor(
+      ctx,
+      options.brokers,
+      brokerOf(serviceClass),
+      instance.status ?? {},
+      describe(instance),
+    );
   }
 
   async function provision(
@@ -312,7 +285,7 @@ export function serviceInstanceReconciler(
       plan_id: resolved.plan.spec.externalID,
       organization_guid: await clusterID(ctx),
       space_guid: ns.uid,
-      context: await requestContext(ctx, instance, ns.annotations),
+      context: await requestContext(ctx, instance, clusterID, ns.annotations),
       parameters: params.parameters,
     };
     if (resolved.plan.spec.maintenanceInfo) body['maintenance_info'] = resolved.plan.spec.maintenanceInfo;
@@ -347,7 +320,7 @@ export function serviceInstanceReconciler(
     const ns = await namespaceInfo(ctx, instance.metadata.namespace ?? '');
     const body: Record<string, unknown> = {
       service_id: resolved.serviceClass.spec.externalID,
-      context: await requestContext(ctx, instance, ns.annotations),
+      context: await requestContext(ctx, instance, clusterID, ns.annotations),
       previous_values: {
         plan_id: previous.planExternalID,
         service_id: resolved.serviceClass.spec.externalID,
@@ -412,64 +385,30 @@ export function serviceInstanceReconciler(
 
   async function poll(ctx: ReconcileContext, instance: ServiceInstance, api: BrokerApi): Promise<Result> {
     const status = instance.status!;
-    const cm = conditionsOf(ctx, status);
     const operation = status.currentOperation ?? 'Provision';
     const request = operationOf[operation];
-    const query: Record<string, string> = {};
-    if (status.classRef) query['service_id'] = status.classRef.externalID;
-    // For an update, the plan before it (the spec says so); otherwise the plan being worked on.
-    const planID =
-      operation === 'Update'
-        ? status.externalProperties?.planExternalID
-        : (status.inProgressProperties?.planExternalID ?? status.externalProperties?.planExternalID);
-    if (planID) query['plan_id'] = planID;
-    if (status.lastOperation) query['operation'] = status.lastOperation;
-    const res = await api.instanceLastOperation(status.externalID!, query, {
+    const res = await api.instanceLastOperation(status.externalID!, lastOperationQuery(status), {
       originatingIdentity: status.orphanMitigationInProgress
         ? undefined
         : originatingIdentity(instance.spec.userInfo),
       signal: ctx.signal,
     });
-    const code = res.outcome.kind === 'response' ? res.outcome.status : 0;
-    const verdict = interpretPoll(request, code, res.body?.['state']);
-    if (verdict === 'succeeded' || verdict === 'gone') {
-      return settle(ctx, instance, request, res, {
-        verdict: 'succeeded',
-        orphanMitigation: false,
-        retry: false,
-        reason: 'Succeeded',
-      });
-    }
+    const verdict = pollVerdict(request, res);
+    if (verdict === 'succeeded' || verdict === 'gone')
+      return settle(ctx, instance, request, res, pollSucceeded);
     if (verdict === 'failed') {
       const said = res.body?.['description'];
       const failed =
         typeof said === 'string' && res.description === undefined ? { ...res, description: said } : res;
-      return settle(
-        ctx,
-        instance,
-        request,
-        failed,
-        interpretOutcome(request, { kind: 'lastOperationFailed' }),
-      );
+      return settle(ctx, instance, request, failed, pollFailed(request));
     }
-    const next = schedulePoll(ctx, status, res.retryAfterMs, polling);
-    if ('expired' in next) {
-      const failed = interpretOutcome(request, { kind: 'lastOperationFailed' });
-      return settle(
-        ctx,
-        instance,
-        request,
-        { ...res, description: 'the broker did not finish within the maximum polling duration' },
-        { ...failed, reason: InstanceReasons.pollingTimedOut },
-      );
-    }
-    const description = typeof res.body?.['description'] === 'string' ? `: ${res.body['description']}` : '';
-    cm.markFalse(
-      conditionTypes.ready,
-      progressReason[operation],
-      `The ${request} is in progress${description}`,
-    );
-    return { requeueAfterMs: next.pollInMs };
+    const next = stillInProgress(ctx, status, request, res, {
+      polling,
+      progressReason: progressReason[operation],
+      timedOutReason: InstanceReasons.pollingTimedOut,
+    });
+    if ('timedOut' in next) return settle(ctx, instance, request, next.timedOut.res, next.timedOut.verdict);
+    return next.result;
   }
 
   /** Applies the verdict on an answer to `request`: success, async acceptance, or failure per the table. */
@@ -489,26 +428,16 @@ export function serviceInstanceReconciler(
     if (typeof dashboard === 'string' && dashboard !== '') status.dashboardURL = dashboard;
 
     if (verdict.verdict === 'accepted') {
-      const operation = res.body?.['operation'];
-      status.asyncOpInProgress = true;
-      if (typeof operation === 'string') status.lastOperation = operation;
-      else delete status.lastOperation;
-      status.currentOperation =
+      const operation =
         request === 'provision' ? 'Provision' : request === 'update' ? 'Update' : 'Deprovision';
-      status.operationStartTime ??= now(ctx);
-      if (mitigating) status.operationStartTime = now(ctx);
-      status.pollDeadline = pollDeadline(
-        status.operationStartTime,
-        resolved?.plan.spec.maximumPollingDuration,
+      return acceptOperation(ctx, status, res, {
+        operation,
+        request,
+        progressReason: progressReason[operation],
+        restart: mitigating,
+        maximumPollingDurationSeconds: resolved?.plan.spec.maximumPollingDuration,
         polling,
-      );
-      cm.markFalse(
-        conditionTypes.ready,
-        progressReason[status.currentOperation],
-        `The broker accepted the ${request}; polling last_operation`,
-      );
-      const next = schedulePoll(ctx, status, undefined, polling);
-      return { requeueAfterMs: 'expired' in next ? 1 : next.pollInMs };
+      });
     }
 
     endOperation(status);
@@ -524,13 +453,7 @@ export function serviceInstanceReconciler(
             await clearFinalizer(ctx, instance, finalizer);
             return {};
           }
-          if (cm.get(conditionTypes.failed)?.status === 'True') return {};
-          cm.markFalse(
-            conditionTypes.ready,
-            InstanceReasons.orphanMitigationSucceeded,
-            'Orphan mitigation succeeded; the provision is retried',
-          );
-          return { requeue: true };
+          return retryAfterOrphanMitigation(cm, 'provision');
         }
         status.deprovisionStatus = 'Succeeded';
         cm.markFalse(conditionTypes.ready, InstanceReasons.deprovisioned, 'The instance was deprovisioned');
@@ -550,115 +473,25 @@ export function serviceInstanceReconciler(
     }
 
     // Failed.
-    const message = `${who}: ${request} failed (${verdict.reason})${res.description ? `: ${res.description}` : ''}`;
-    if (request === 'deprovision') {
-      // A delete is repeated until the broker says 200 or 410: the "orphan mitigation" of a delete.
-      if (mitigating)
-        cm.markTrue(conditionTypes.orphanMitigation, InstanceReasons.orphanMitigationFailed, message);
-      cm.markUnknown(
-        conditionTypes.ready,
-        mitigating ? InstanceReasons.orphanMitigationFailed : 'DeprovisionCallFailed',
-        message,
-      );
-      throw new RetryLater(message);
-    }
+    const message = failureMessage(who, request, verdict, res);
+    // A delete is repeated until the broker says 200 or 410: the "orphan mitigation" of a delete.
+    if (request === 'deprovision') retryDelete(cm, mitigating, message, 'DeprovisionCallFailed');
     delete status.inProgressProperties;
     if (request === 'provision') {
       if (verdict.orphanMitigation) {
-        if (!verdict.retry) park(cm, status, instance.metadata.generation, verdict.reason, message);
-        status.orphanMitigationInProgress = true;
         status.deprovisionStatus = 'Required';
-        cm.markTrue(conditionTypes.orphanMitigation, verdict.reason, message);
-        cm.markFalse(
-          conditionTypes.ready,
-          InstanceReasons.orphanMitigation,
-          `${message}; deprovisioning to mitigate an orphan`,
-        );
-        await persistStatus(ctx, instance);
+        await startOrphanMitigation(ctx, instance, verdict, message, 'deprovisioning');
         const api = await brokerApi(ctx, instance, (await recordedClass(ctx, instance))!);
         return mitigate(ctx, instance, api);
       }
       status.deprovisionStatus = 'NotRequired';
     }
-    if (verdict.retry) {
-      cm.markFalse(conditionTypes.ready, verdict.reason, message);
-      throw new RetryLater(message);
-    }
-    park(cm, status, instance.metadata.generation, verdict.reason, message);
-    return {};
+    return retryOrPark(cm, instance, verdict, message);
   }
-
-  async function requestContext(
-    ctx: ReconcileContext,
-    instance: ServiceInstance,
-    namespaceAnnotations: Record<string, string> | undefined,
-  ): Promise<Record<string, unknown>> {
-    return kubernetesContext({
-      namespace: instance.metadata.namespace ?? '',
-      clusterID: await clusterID(ctx),
-      instanceName: instance.metadata.name ?? '',
-      instanceAnnotations: userAnnotations(instance.metadata.annotations),
-      namespaceAnnotations: userAnnotations(namespaceAnnotations),
-    });
-  }
-}
-
-async function recordedClass(
-  ctx: ReconcileContext,
-  instance: ServiceInstance,
-): Promise<AnyClass | undefined> {
-  const ref = instance.status?.classRef;
-  if (!ref) return undefined;
-  const cluster = ref.kind === 'ClusterServiceClass';
-  return getCached<AnyClass>(ctx, {
-    ...(cluster ? classTypes.cluster : classTypes.namespaced),
-    ...(cluster ? {} : { namespace: instance.metadata.namespace ?? '' }),
-    name: ref.name,
-  });
-}
-
-function properties(instance: ServiceInstance, resolved: ResolvedPlan, params: ResolvedParameters) {
-  return {
-    planExternalName: resolved.plan.spec.externalName,
-    planExternalID: resolved.plan.spec.externalID,
-    parameters: params.redacted,
-    parameterChecksum: params.checksum,
-    ...(instance.spec.userInfo ? { userInfo: instance.spec.userInfo } : {}),
-  };
-}
-
-function deleteQuery(status: ServiceInstanceStatus): { service_id: string; plan_id: string } {
-  return {
-    service_id: status.classRef?.externalID ?? '',
-    plan_id:
-      status.inProgressProperties?.planExternalID ??
-      status.externalProperties?.planExternalID ??
-      status.planRef?.externalID ??
-      '',
-  };
-}
-
-function endOperation(status: ServiceInstanceStatus): void {
-  delete status.currentOperation;
-  delete status.operationStartTime;
-  delete status.asyncOpInProgress;
-  delete status.lastOperation;
-  delete status.pollDeadline;
 }
 
 function deprovisionRequired(status: ServiceInstanceStatus): boolean {
   return status.deprovisionStatus === 'Required' || status.deprovisionStatus === 'Failed';
-}
-
-/** Annotations worth sending: not kubectl's copy of the whole object. */
-function userAnnotations(
-  annotations: Record<string, string> | undefined,
-): Record<string, string> | undefined {
-  if (!annotations) return undefined;
-  const out = Object.fromEntries(
-    Object.entries(annotations).filter(([k]) => k !== 'kubectl.kubernetes.io/last-applied-configuration'),
-  );
-  return Object.keys(out).length ? out : undefined;
 }
 
 function describe(obj: KubeObject): string {
