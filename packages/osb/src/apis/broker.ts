@@ -3,7 +3,7 @@
 import type { KubeObject } from '@bindery/kube';
 import type { Condition, JSONSchemaProps } from '@bindery/runtime';
 import { conditionSchema } from '@bindery/runtime';
-import { nameSchema, observedGenerationSchema, timeSchema } from './common.ts';
+import { kindSchema, nameSchema, observedGenerationSchema, timeSchema } from './common.ts';
 
 export const relistBehaviors = ['Duration', 'Manual'] as const;
 export type RelistBehavior = (typeof relistBehaviors)[number];
@@ -164,22 +164,15 @@ export const brokerStatusSchema = {
 } as const satisfies JSONSchemaProps;
 
 const brokerSchema = <S extends JSONSchemaProps>(kind: string, spec: S) =>
-  ({
-    description: `${kind} registers an Open Service Broker; its catalog becomes ${
+  kindSchema(
+    `${kind} registers an Open Service Broker; its catalog becomes ${
       kind === 'ClusterServiceBroker'
         ? 'ClusterServiceClasses and ClusterServicePlans'
         : 'ServiceClasses and ServicePlans'
     }.`,
-    type: 'object',
-    properties: {
-      apiVersion: { type: 'string' },
-      kind: { type: 'string' },
-      metadata: { type: 'object' },
-      spec,
-      status: brokerStatusSchema,
-    },
-    required: ['spec'],
-  }) as const satisfies JSONSchemaProps;
+    spec,
+    brokerStatusSchema,
+  );
 
 export const clusterServiceBrokerSchema = brokerSchema(
   'ClusterServiceBroker',

@@ -2,7 +2,7 @@
 // broker controller and correlated with the catalog by its OSB id (spec.externalID), never by name.
 import type { KubeObject } from '@bindery/kube';
 import type { JSONSchemaProps } from '@bindery/runtime';
-import { freeFormSchema, nameSchema } from './common.ts';
+import { freeFormSchema, kindSchema, nameSchema } from './common.ts';
 
 const classSpecProperties = {
   externalName: { description: 'The OSB `name` of the offering.', type: 'string', minLength: 1 },
@@ -69,25 +69,15 @@ export const serviceClassSpecSchema = {
   required: ['externalName', 'externalID', 'serviceBrokerName'],
 } as const satisfies JSONSchemaProps;
 
-const classSchema = <S extends JSONSchemaProps>(description: string, spec: S) =>
-  ({
-    description,
-    type: 'object',
-    properties: {
-      apiVersion: { type: 'string' },
-      kind: { type: 'string' },
-      metadata: { type: 'object' },
-      spec,
-      status: catalogEntryStatusSchema,
-    },
-    required: ['spec'],
-  }) as const satisfies JSONSchemaProps;
+/** The schema of a catalog entry kind (a class or a plan): the broker controller writes its status. */
+export const catalogEntrySchema = <S extends JSONSchemaProps>(description: string, spec: S) =>
+  kindSchema(description, spec, catalogEntryStatusSchema);
 
-export const clusterServiceClassSchema = classSchema(
+export const clusterServiceClassSchema = catalogEntrySchema(
   'ClusterServiceClass is a service offering of a ClusterServiceBroker catalog.',
   clusterServiceClassSpecSchema,
 );
-export const serviceClassSchema = classSchema(
+export const serviceClassSchema = catalogEntrySchema(
   'ServiceClass is a service offering of a ServiceBroker catalog.',
   serviceClassSpecSchema,
 );

@@ -91,3 +91,46 @@ export const observedGenerationSchema = {
 
 export const timeSchema = (description: string) =>
   ({ description, type: 'string', format: 'date-time' }) as const satisfies JSONSchemaProps;
+
+/** The top-level schema of a kind: apiVersion, kind and metadata, then its spec and status. */
+export const kindSchema = <Spec extends JSONSchemaProps, Status extends JSONSchemaProps>(
+  description: string,
+  spec: Spec,
+  status: Status,
+) =>
+  ({
+    description,
+    type: 'object',
+    properties: {
+      apiVersion: { type: 'string' },
+      kind: { type: 'string' },
+      metadata: { type: 'object' },
+      spec,
+      status,
+    },
+    required: ['spec'],
+  }) as const satisfies JSONSchemaProps;
+
+/**
+ * The status fields of an OSB operation in flight, the same on an instance and a binding; written
+ * before a request is sent, so a restart resumes the operation.
+ */
+export const operationStatusProperties = <Operations extends readonly string[]>(
+  operations: Operations,
+  orphanMitigationDescription: string,
+) =>
+  ({
+    currentOperation: { type: 'string', enum: operations },
+    operationStartTime: timeSchema('When the current operation started.'),
+    asyncOpInProgress: {
+      description: 'The broker accepted the operation (202): it is polled.',
+      type: 'boolean',
+    },
+    lastOperation: {
+      description: 'The OSB `operation` of the asynchronous operation, echoed when polling.',
+      type: 'string',
+      maxLength: 10000,
+    },
+    pollDeadline: timeSchema('When polling gives up (maximum_polling_duration).'),
+    orphanMitigationInProgress: { description: orphanMitigationDescription, type: 'boolean' },
+  }) as const satisfies Record<string, JSONSchemaProps>;

@@ -8,7 +8,9 @@ import { conditionSchema } from '@bindery/runtime';
 import type { ParametersFromSource, UserInfo } from './common.ts';
 import {
   immutableOnceSet,
+  kindSchema,
   nameSchema,
+  operationStatusProperties,
   observedGenerationSchema,
   parametersFromSchema,
   parametersSchema,
@@ -92,22 +94,10 @@ export const serviceCredentialBindingStatusSchema = {
     conditions: { description: 'Ready, Failed and OrphanMitigation.', type: 'array', items: conditionSchema },
     observedGeneration: observedGenerationSchema,
     externalID: { description: 'The OSB binding_id whose credentials are in the Secret.', type: 'string' },
-    currentOperation: { type: 'string', enum: bindingOperations },
-    operationStartTime: timeSchema('When the current operation started.'),
-    asyncOpInProgress: {
-      description: 'The broker accepted the operation (202): it is polled.',
-      type: 'boolean',
-    },
-    lastOperation: {
-      description: 'The OSB `operation` of the asynchronous operation, echoed when polling.',
-      type: 'string',
-      maxLength: 10000,
-    },
-    pollDeadline: timeSchema('When polling gives up (maximum_polling_duration).'),
-    orphanMitigationInProgress: {
-      description: 'An unbind is being sent for a bind whose outcome is unknown.',
-      type: 'boolean',
-    },
+    ...operationStatusProperties(
+      bindingOperations,
+      'An unbind is being sent for a bind whose outcome is unknown.',
+    ),
     unbindStatus: {
       description: 'Whether deleting the object must unbind at the broker.',
       type: 'string',
@@ -134,19 +124,11 @@ export const serviceCredentialBindingStatusSchema = {
   },
 } as const satisfies JSONSchemaProps;
 
-export const serviceCredentialBindingSchema = {
-  description:
-    'ServiceCredentialBinding binds a ServiceInstance and writes the credentials to a Secret; it is a servicebinding.io Provisioned Service.',
-  type: 'object',
-  properties: {
-    apiVersion: { type: 'string' },
-    kind: { type: 'string' },
-    metadata: { type: 'object' },
-    spec: serviceCredentialBindingSpecSchema,
-    status: serviceCredentialBindingStatusSchema,
-  },
-  required: ['spec'],
-} as const satisfies JSONSchemaProps;
+export const serviceCredentialBindingSchema = kindSchema(
+  'ServiceCredentialBinding binds a ServiceInstance and writes the credentials to a Secret; it is a servicebinding.io Provisioned Service.',
+  serviceCredentialBindingSpecSchema,
+  serviceCredentialBindingStatusSchema,
+);
 
 export interface ServiceCredentialBindingSpec {
   instanceRef: { name: string };

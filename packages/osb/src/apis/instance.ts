@@ -7,10 +7,11 @@ import { conditionSchema } from '@bindery/runtime';
 import type { ParametersFromSource, UserInfo } from './common.ts';
 import {
   immutableOnceSet,
+  kindSchema,
   observedGenerationSchema,
+  operationStatusProperties,
   parametersFromSchema,
   parametersSchema,
-  timeSchema,
   userInfoSchema,
 } from './common.ts';
 
@@ -114,22 +115,10 @@ export const serviceInstanceStatusSchema = {
     planRef: resolvedRefSchema('plan', ['ClusterServicePlan', 'ServicePlan'] as const),
     externalID: { description: 'The OSB instance_id the broker knows the instance by.', type: 'string' },
     dashboardURL: { description: 'The dashboard_url the broker returned.', type: 'string' },
-    currentOperation: { type: 'string', enum: operations },
-    operationStartTime: timeSchema('When the current operation started.'),
-    asyncOpInProgress: {
-      description: 'The broker accepted the operation (202): it is polled.',
-      type: 'boolean',
-    },
-    lastOperation: {
-      description: 'The OSB `operation` of the asynchronous operation, echoed when polling.',
-      type: 'string',
-      maxLength: 10000,
-    },
-    pollDeadline: timeSchema('When polling gives up (maximum_polling_duration).'),
-    orphanMitigationInProgress: {
-      description: 'A deprovision is being sent for a provision whose outcome is unknown.',
-      type: 'boolean',
-    },
+    ...operationStatusProperties(
+      operations,
+      'A deprovision is being sent for a provision whose outcome is unknown.',
+    ),
     provisionStatus: { type: 'string', enum: ['Provisioned', 'NotProvisioned'] },
     deprovisionStatus: {
       description: 'Whether deleting the object must deprovision at the broker.',
@@ -146,18 +135,11 @@ export const serviceInstanceStatusSchema = {
   },
 } as const satisfies JSONSchemaProps;
 
-export const serviceInstanceSchema = {
-  description: 'ServiceInstance is a service provisioned by an Open Service Broker.',
-  type: 'object',
-  properties: {
-    apiVersion: { type: 'string' },
-    kind: { type: 'string' },
-    metadata: { type: 'object' },
-    spec: serviceInstanceSpecSchema,
-    status: serviceInstanceStatusSchema,
-  },
-  required: ['spec'],
-} as const satisfies JSONSchemaProps;
+export const serviceInstanceSchema = kindSchema(
+  'ServiceInstance is a service provisioned by an Open Service Broker.',
+  serviceInstanceSpecSchema,
+  serviceInstanceStatusSchema,
+);
 
 export interface ServiceInstanceSpec {
   clusterServiceClassExternalName?: string;

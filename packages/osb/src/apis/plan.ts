@@ -3,7 +3,7 @@
 import type { KubeObject } from '@bindery/kube';
 import type { JSONSchemaProps } from '@bindery/runtime';
 import type { CatalogEntryStatus } from './class.ts';
-import { catalogEntryStatusSchema } from './class.ts';
+import { catalogEntrySchema } from './class.ts';
 import { freeFormSchema, nameSchema } from './common.ts';
 
 const planSpecProperties = {
@@ -71,25 +71,11 @@ export const servicePlanSpecSchema = {
   required: ['externalName', 'externalID', 'serviceBrokerName', 'serviceClassRef'],
 } as const satisfies JSONSchemaProps;
 
-const planSchema = <S extends JSONSchemaProps>(description: string, spec: S) =>
-  ({
-    description,
-    type: 'object',
-    properties: {
-      apiVersion: { type: 'string' },
-      kind: { type: 'string' },
-      metadata: { type: 'object' },
-      spec,
-      status: catalogEntryStatusSchema,
-    },
-    required: ['spec'],
-  }) as const satisfies JSONSchemaProps;
-
-export const clusterServicePlanSchema = planSchema(
+export const clusterServicePlanSchema = catalogEntrySchema(
   'ClusterServicePlan is a plan of a ClusterServiceClass.',
   clusterServicePlanSpecSchema,
 );
-export const servicePlanSchema = planSchema(
+export const servicePlanSchema = catalogEntrySchema(
   'ServicePlan is a plan of a ServiceClass.',
   servicePlanSpecSchema,
 );
