@@ -14,6 +14,7 @@ import {
 } from '@bindery/kube';
 import type { KubeObject, ObjectRef, TypeRef } from '@bindery/kube';
 import {
+  CacheSyncTimeoutError,
   ConditionSet,
   DuckClient,
   ResourceReconciler,
@@ -28,6 +29,7 @@ import {
 } from '@bindery/runtime';
 import type {
   ConditionManager,
+  Reader,
   ReconcileContext,
   Result,
   SetupContext,
@@ -169,17 +171,29 @@ async function reconcileSubjects<B extends KubeObject>(
     refOf(binding, ctx.resourceType),
   );
 
-  const ducks = new DuckClient({
-    client: config.client,
-    // Kinds nobody watches have no informer: a cache read would wait for one to sync.
-    reader: watched.has(groupKind(subject)) ? config.client : config.apiReader,
-    ...(options.fieldManager !== undefined ? { fieldManager: options.fieldManager } : {}),
-  });
+  const duckClient = (reader: Reader): DuckClient =>
+    new DuckClient({
+      client: config.client,
+      reader,
+      ...(options.fieldManager !== undefined ? { fieldManager: options.fieldManager } : {}),
+    });
+  const apiDucks = (): DuckClient => duckClient(config.apiReader);
+  // Kinds nobody watches have no informer: a cache read would wait for one to sync.
+  const ducks = watched.has(groupKind(subject)) ? duckClient(config.client) : apiDucks();
 
   let subjects: KubeObject[];
   try {
     subjects = await readSubjects(ducks, subject, ctx.signal);
-  } catch (err) {
+  } catch (cachedErr) {
+    // A kind the controller may not list never syncs in the cache, so the cached read fails at its
+    // deadline without saying why. Unbinding must not wait on it forever: ask the API server.
+    const err =
+      op === 'undo' && cachedErr instanceof CacheSyncTimeoutError
+        ? await readSubjects(apiDucks(), subject, ctx.signal).then(
+            () => cachedErr,
+            (e: unknown) => e,
+          )
+        : cachedErr;
     const gone = isNotFound(err) || err instanceof NoKindMatchError;
     // Unbinding: a subject (or kind) that is gone or out of reach holds nothing to undo.
     if (op === 'undo' && (gone || isForbidden(err))) return {};
