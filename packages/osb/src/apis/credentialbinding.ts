@@ -110,6 +110,12 @@ export const serviceCredentialBindingStatusSchema = {
       type: 'integer',
       format: 'int64',
     },
+    secretGeneration: {
+      description:
+        'How many rotations named a new Secret: 0 writes the Secret of spec.secretName (or the object name), n writes "<that name>-r<n>".',
+      type: 'integer',
+      format: 'int64',
+    },
     predecessor: {
       description: 'The OSB binding a rotation replaced, unbound once the grace period ends.',
       type: 'object',
@@ -157,6 +163,7 @@ export interface ServiceCredentialBindingStatus {
   expiresAt?: string;
   renewBefore?: string;
   observedRotationRequests?: number;
+  secretGeneration?: number;
   predecessor?: { externalID: string; secretName?: string; unbindAfter?: string };
   parameterChecksum?: string;
 }

@@ -1,11 +1,13 @@
 // Credential rotation (OSB 2.17, plans that are `binding_rotatable`): a new OSB binding replaces the
-// current one, whose credentials leave the Secret at once but stay valid at the broker for a grace
-// period; then that predecessor is unbound.
+// current one. Its credentials go to a new Secret and `.status.binding.name` moves to it, which is how
+// servicebinding.io re-projects the workloads; the predecessor stays valid at the broker (and its
+// Secret stays, for pods not yet rolled) for a grace period, then it is unbound and its Secret deleted.
 
 import type { ReconcileContext, Result } from '@bindery/runtime';
 import type { ServiceCredentialBinding, ServiceCredentialBindingStatus } from '../apis/index.ts';
 import { interpretOutcome } from '../operations/orphan-mitigation.ts';
 import type { BrokerApi } from '../platform/broker-api.ts';
+import { deleteCredentialSecret, secretName } from './credential-secret.ts';
 import { RetryLater } from './operation-status.ts';
 
 export interface PredecessorUnbind {
@@ -17,7 +19,7 @@ export interface PredecessorUnbind {
   who: string;
 }
 
-/** Unbinds the OSB binding a rotation replaced; its credentials are no longer in the Secret. */
+/** Unbinds the OSB binding a rotation replaced, then deletes its Secret (no longer the binding's). */
 export async function unbindPredecessor(
   ctx: ReconcileContext,
   binding: ServiceCredentialBinding,
@@ -31,6 +33,9 @@ export async function unbindPredecessor(
   });
   const verdict = interpretOutcome('unbind', res.outcome);
   if (verdict.verdict === 'succeeded') {
+    const old = predecessor.secretName;
+    if (old && old !== secretName(binding))
+      await deleteCredentialSecret(ctx, binding.metadata.namespace ?? '', old, binding.metadata.uid ?? '');
     delete status.predecessor;
     return binding.metadata.deletionTimestamp !== undefined ? { requeue: true } : {};
   }

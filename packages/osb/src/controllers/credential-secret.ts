@@ -78,8 +78,24 @@ export async function deleteCredentialSecret(
   }
 }
 
+/**
+ * The Secret the binding's current credentials go to. Each rotation writes a new one
+ * (`<name>-r<n>`) so that `.status.binding.name` changes and servicebinding.io re-projects the workload.
+ */
 export function secretName(binding: ServiceCredentialBinding): string {
-  return binding.spec.secretName ?? binding.metadata.name ?? '';
+  return rotatedSecretName(
+    binding.spec.secretName ?? binding.metadata.name ?? '',
+    binding.status?.secretGeneration ?? 0,
+  );
+}
+
+/** `base` for generation 0, else `base-r<generation>`, cut to fit a Secret name (a DNS subdomain, 253). */
+export function rotatedSecretName(base: string, generation: number): string {
+  if (generation <= 0) return base;
+  const suffix = `-r${generation}`;
+  // A cut name must not end in '-' or '.' before the suffix (".-" is not a DNS subdomain).
+  const head = base.slice(0, 253 - suffix.length).replace(/[-.]+$/, '');
+  return `${head}${suffix}`;
 }
 
 /** The Secret holding `credentials` (from the broker) for `binding`, or why it cannot be made. */

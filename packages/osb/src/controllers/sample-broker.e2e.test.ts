@@ -42,6 +42,16 @@ const deployment: KubeObject = {
   },
 };
 
+/** The Secrets a workload's pod template projects. */
+function projectedSecrets(workload: KubeObject): string[] {
+  const spec = workload['spec'] as {
+    template: { spec: { volumes?: { projected?: { sources: { secret?: { name: string } }[] } }[] } };
+  };
+  return (spec.template.spec.volumes ?? []).flatMap((v) =>
+    (v.projected?.sources ?? []).flatMap((s) => (s.secret ? [s.secret.name] : [])),
+  );
+}
+
 describe('OSB platform against the sample broker, into a Deployment', { skip: skipE2E }, () => {
   let cp: ControlPlane;
   let admin: KubeClient;
@@ -60,6 +70,9 @@ describe('OSB platform against the sample broker, into a Deployment', { skip: sk
       assert.equal(ready(obj)?.status, 'True', `${kind} ${name}: ${JSON.stringify(obj['status'])}`);
       return obj;
     }, 60_000);
+
+  const webDeployment = (): Promise<KubeObject> =>
+    admin.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' });
 
   before(
     async () => {
@@ -143,18 +156,32 @@ describe('OSB platform against the sample broker, into a Deployment', { skip: sk
     );
     await waitReady('ServiceBinding', 'web-db', serviceBindingType.apiVersion);
     await eventually(async () => {
-      const web = await admin.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'web' });
-      const volumes =
-        (
-          web['spec'] as {
-            template: { spec: { volumes?: { projected?: { sources: { secret?: { name: string } }[] } }[] } };
-          }
-        ).template.spec.volumes ?? [];
       assert.ok(
-        volumes.some((v) => v.projected?.sources.some((s) => s.secret?.name === 'db')),
+        projectedSecrets(await webDeployment()).includes('db'),
         'the Deployment projects the credential Secret',
       );
     });
+  });
+
+  it('a rotation writes a new Secret and re-projects the Deployment onto it (OSBP-21)', async () => {
+    const before = await waitReady('ServiceCredentialBinding', 'db');
+    await admin.update({ ...before, spec: { ...(before['spec'] as object), rotationRequests: 1 } });
+    const rotated = await eventually(async () => {
+      const b = await waitReady('ServiceCredentialBinding', 'db');
+      const status = b['status'] as { observedRotationRequests?: number; binding?: { name: string } };
+      assert.equal(status.observedRotationRequests, 1);
+      assert.notEqual(status.binding?.name, 'db', 'a rotation names a new Secret');
+      return status.binding!.name;
+    }, 60_000);
+    const secret = await admin.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: rotated });
+    assert.equal(secret['type'], 'servicebinding.io/postgresql');
+    await eventually(async () => {
+      assert.deepEqual(
+        projectedSecrets(await webDeployment()),
+        [rotated],
+        'the Deployment follows the rotation',
+      );
+    }, 60_000);
   });
 
   it('provisions an async-only plan by polling last_operation', async () => {
@@ -212,6 +239,12 @@ describe('OSB platform against the sample broker, into a Deployment', { skip: sk
         );
       }
     }, 60_000);
+    const credentialSecrets = await admin.list({ apiVersion: 'v1', kind: 'Secret' }, { namespace: ns });
+    assert.deepEqual(
+      credentialSecrets.items.map((s) => s.metadata.name).filter((n) => n?.startsWith('db')),
+      [],
+      "the credential binding deleted its Secret and its predecessor's",
+    );
     const left = await admin.list({ apiVersion: 'v1', kind: 'Secret' }, { namespace: 'sample-broker-e2e' });
     assert.deepEqual(
       left.items.map((s) => s.metadata.name),

@@ -3,7 +3,8 @@
 // exposes it as `.status.binding.name` (a servicebinding.io Provisioned Service), unbinds on delete,
 // and orphan-mitigates binds per the OSB 2.17 table. Rotation (2.17, plans that are
 // `binding_rotatable`): raising `spec.rotationRequests` binds anew with `predecessor_binding_id`,
-// replaces the Secret's credentials, and unbinds the predecessor.
+// writes the new credentials to a new Secret, points `.status.binding.name` at it, and unbinds the
+// predecessor (and deletes its Secret) after a grace period.
 
 import { randomUUID } from 'node:crypto';
 import type { KubeObject } from '@bindery/kube';
@@ -150,6 +151,13 @@ export function serviceCredentialBindingReconciler(
       if (deleting && !status.asyncOpInProgress) {
         // Without its instance there is nobody to unbind at: the broker dropped the binding with it.
         await deleteCredentialSecret(ctx, namespace, secretName(binding), binding.metadata.uid ?? '');
+        if (status.predecessor?.secretName)
+          await deleteCredentialSecret(
+            ctx,
+            namespace,
+            status.predecessor.secretName,
+            binding.metadata.uid ?? '',
+          );
         await clearFinalizer(ctx, binding, finalizer);
         return {};
       }
@@ -277,6 +285,8 @@ export function serviceCredentialBindingReconciler(
       // A new OSB binding replaces the current one, which stays valid until it is unbound.
       status.predecessor = { externalID: status.externalID!, secretName: secretName(binding) };
       status.externalID = randomUUID();
+      // The new credentials go to a new Secret, so that the workloads follow `.status.binding.name`.
+      status.secretGeneration = (status.secretGeneration ?? 0) + 1;
     }
     status.currentOperation = 'Bind';
     status.operationStartTime = now(ctx);
