@@ -250,7 +250,8 @@ stored and bound, but no pod runs. Ctrl-C (or SIGTERM) stops it all and removes 
       },
       samples: {
         type: 'boolean',
-        description: 'Also apply samples/servicebinding/* to the default namespace',
+        description:
+          'Also apply samples/servicebinding/* to the default namespace, and the OSB path: the sample broker in-process, a ClusterServiceBroker for it, and samples/osb',
       },
       'metrics-bind-address': {
         type: 'string',

@@ -115,8 +115,11 @@ describe('bindery dev --kubeconfig-out', { skip: skipE2E }, () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('prints how to point kubectl at it, with a complete kubeconfig in place', () => {
-    assert.match(output, new RegExp(`export KUBECONFIG=${kubeconfig().replaceAll('.', '\\.')}`));
+  it('prints how to point kubectl at it, with a complete kubeconfig in place', async () => {
+    // Printed right after the kubeconfig is renamed into place: the pipe may bring it a moment later.
+    await eventually(() =>
+      assert.match(output, new RegExp(`export KUBECONFIG=${kubeconfig().replaceAll('.', '\\.')}`)),
+    );
     assert.match(readFileSync(kubeconfig(), 'utf8'), /client-key-data:/);
     // Written through a rename: no temporary file is left next to it.
     assert.deepEqual(readdirSync(join(dir, 'nested')), ['kubeconfig']);
@@ -141,6 +144,40 @@ describe('bindery dev --kubeconfig-out', { skip: skipE2E }, () => {
         assert.equal(ready?.status, 'True', `${name}: ${JSON.stringify(b.status)}`);
       }, 120_000);
     }
+  });
+
+  it('--samples: the OSB path (broker, instance, credential binding, ServiceBinding into a Deployment) all Ready', async () => {
+    const osb = 'osb.bindery.dev/v1alpha1';
+    const readyObject = (apiVersion: string, kind: string, name: string, ns?: string): Promise<KubeObject> =>
+      eventually(async () => {
+        const obj = await client.get<Binding>({ apiVersion, kind, name, ...(ns ? { namespace: ns } : {}) });
+        const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
+        assert.equal(ready?.status, 'True', `${kind} ${name}: ${JSON.stringify(obj.status)}`);
+        return obj;
+      }, 120_000);
+    await readyObject(osb, 'ClusterServiceBroker', 'sample');
+    await readyObject(osb, 'ServiceInstance', 'osb-orders-db', namespace);
+    const credentials = await readyObject(osb, 'ServiceCredentialBinding', 'osb-orders-db', namespace);
+    const secretName = (credentials['status'] as { binding?: { name?: string } }).binding?.name ?? '';
+    assert.ok(secretName, JSON.stringify(credentials['status']));
+    await readyObject('servicebinding.io/v1', 'ServiceBinding', 'osb-orders-db', namespace);
+    const web = await client.get({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      namespace,
+      name: 'osb-orders',
+    });
+    const volumes =
+      (
+        web['spec'] as {
+          template: { spec: { volumes?: { projected?: { sources: { secret?: { name: string } }[] } }[] } };
+        }
+      ).template.spec.volumes ?? [];
+    assert.ok(
+      volumes.some((v) => v.projected?.sources.some((src) => src.secret?.name === secretName)),
+      `the Deployment projects ${secretName}: ${JSON.stringify(volumes)}`,
+    );
+    assert.match(output, /OSB broker {2}http:\/\/127\.0\.0\.1:\d+/);
   });
 
   it('binds a Deployment to a Secret, and projects one created after the binding at admission', async () => {

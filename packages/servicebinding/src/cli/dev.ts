@@ -9,12 +9,14 @@ import { fileURLToPath } from 'node:url';
 import { ControlPlane } from '@bindery/controlplane';
 import { KubeClient } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
+import type { RunningSampleBroker } from '@bindery/osb-broker';
 import { generateSelfSigned } from '@bindery/runtime';
 import { parseAllDocuments } from 'yaml';
 import { defaultMappings } from '../apis/index.ts';
 import { applyInstallBundle, binderyVersion, renderInstallBundle } from '../install/index.ts';
 import { defaultWebhookConfigurationNames } from '../webhooks/index.ts';
 import type { DevArgs } from './commands.ts';
+import { startDevBroker } from './dev-osb.ts';
 import { cliLogger, serviceBindingManager } from './manager.ts';
 
 export interface DevIO {
@@ -37,6 +39,7 @@ export async function runDev(args: DevArgs, signal: AbortSignal, io: DevIO): Pro
   let client: KubeClient | undefined;
   const stopManager = new AbortController();
   let managerDone: Promise<void> | undefined;
+  let broker: RunningSampleBroker | undefined;
   let wroteKubeconfig = false;
   try {
     io.stderr('Starting kube-apiserver and etcd (the first run builds them with Go: about 10 minutes)…\n');
@@ -47,11 +50,11 @@ export async function runDev(args: DevArgs, signal: AbortSignal, io: DevIO): Pro
       kubeConfig: controlPlane.kubeConfig(),
       userAgent: `bindery-dev/${binderyVersion}`,
     });
-    // The CRDs and the default ClusterWorkloadResourceMapping (before any webhook is registered; the
+    // The CRDs (the OSB platform's too) and the default ClusterWorkloadResourceMapping (before any webhook is registered; the
     // controller finds it and leaves it). Not the bundle's RBAC, Deployment nor Service: the manager
     // runs here, as admin, and has its webhooks registered by URL.
     const install = [
-      ...renderInstallBundle().filter((o) => o.kind === 'CustomResourceDefinition'),
+      ...renderInstallBundle({ osb: true }).filter((o) => o.kind === 'CustomResourceDefinition'),
       ...defaultMappings.map((m): KubeObject => structuredClone(m)),
     ];
     await applyInstallBundle(client, install, { fieldManager: FIELD_MANAGER, force: true, signal });
@@ -67,6 +70,7 @@ export async function runDev(args: DevArgs, signal: AbortSignal, io: DevIO): Pro
       metrics: args.metrics,
       health: args.health,
       leaderElection: false,
+      osb: true,
       webhookServer: { port: 0, host: '127.0.0.1', tls: certs.serving },
       clientConfig: (url) => ({ endpoint: { url }, caBundle: certs.caBundle }),
     });
@@ -79,7 +83,13 @@ export async function runDev(args: DevArgs, signal: AbortSignal, io: DevIO): Pro
 
     io.stderr('Starting the manager and registering its webhooks…\n');
     await untilReady(client, () => server.ready() && webhooks.index.hasSynced(), managerStopped, signal);
-    if (args.samples) await applySamples(client, signal, io);
+    if (args.samples) {
+      await applySamples(client, serviceBindingSamplesDir(), 'samples/servicebinding', signal, io);
+      // The OSB path: the sample broker here, a ClusterServiceBroker for it, then samples/osb.
+      broker = await startDevBroker({ client, fieldManager: FIELD_MANAGER, log, signal });
+      io.stderr(`Sample OSB broker at ${broker.url} (ClusterServiceBroker sample, catalog listed)\n`);
+      await applySampleDir(client, samplesRoot('osb'), 'samples/osb', signal, io);
+    }
 
     await writeAtomically(kubeconfigPath, controlPlane.kubeconfig());
     wroteKubeconfig = true;
@@ -88,9 +98,13 @@ export async function runDev(args: DevArgs, signal: AbortSignal, io: DevIO): Pro
     io.stdout(
       `Bindery ${binderyVersion} is running on a local control plane (ready in ${((Date.now() - started) / 1000).toFixed(1)} s).\n\n` +
         `  export KUBECONFIG=${kubeconfigPath}\n` +
-        '  kubectl get servicebindings,clusterworkloadresourcemappings -A\n\n' +
+        '  kubectl get servicebindings,clusterworkloadresourcemappings -A\n' +
+        (broker
+          ? '  kubectl get clusterservicebrokers,serviceinstances,servicecredentialbindings -A\n\n'
+          : '\n') +
         `API server  ${controlPlane.server}\n` +
         `Webhooks    ${server.url('')}\n` +
+        (broker ? `OSB broker  ${broker.url}\n` : '') +
         (metrics ? `Metrics     http://${metrics.host}:${metrics.port}/metrics\n` : '') +
         (health ? `Readiness   http://${health.host}:${health.port}/readyz\n` : '') +
         '\nThere is no kubelet: workloads are stored and bound, no pod runs. Ctrl-C stops everything.\n',
@@ -118,6 +132,7 @@ export async function runDev(args: DevArgs, signal: AbortSignal, io: DevIO): Pro
   } finally {
     stopManager.abort();
     await managerDone?.catch(() => undefined);
+    await broker?.stop();
     await client?.close();
     await controlPlane.stop();
     // It names a server that is gone: a kubectl using it would only time out.
@@ -194,45 +209,65 @@ async function writeAtomically(path: string, content: string): Promise<void> {
   await rename(temporary, path);
 }
 
-/** samples/servicebinding in the repository (dev mode runs from a checkout). */
-function samplesDir(): string {
-  return fileURLToPath(new URL('../../../../samples/servicebinding', import.meta.url));
+/** samples/<name> in the repository (dev mode runs from a checkout). */
+function samplesRoot(name: string): string {
+  return fileURLToPath(new URL(`../../../../samples/${name}`, import.meta.url));
 }
 
-/**
- * Applies every sample directory to `default`, as its README section does: CRDs first (and waited
- * for), then the objects in file order, and `*-status.yaml` files to the status subresource last.
- */
-async function applySamples(client: KubeClient, signal: AbortSignal, io: DevIO): Promise<void> {
-  const root = samplesDir();
+function serviceBindingSamplesDir(): string {
+  return samplesRoot('servicebinding');
+}
+
+/** Applies every sample directory under `root` (each as `applySampleDir` does). */
+async function applySamples(
+  client: KubeClient,
+  root: string,
+  label: string,
+  signal: AbortSignal,
+  io: DevIO,
+): Promise<void> {
   const entries = await readdir(root, { withFileTypes: true });
   for (const dir of entries
     .filter((e) => e.isDirectory())
     .map((e) => e.name)
     .sort()) {
-    const files = (await readdir(join(root, dir))).filter((f) => f.endsWith('.yaml')).sort();
-    const load = async (file: string): Promise<KubeObject[]> =>
-      parseAllDocuments(await readFile(join(root, dir, file), 'utf8'))
-        .map((d) => d.toJSON() as KubeObject | null)
-        .filter((o): o is KubeObject => o !== null);
-    const statusFiles = files.filter((f) => f.endsWith('-status.yaml'));
-    const objects = (await Promise.all(files.filter((f) => !statusFiles.includes(f)).map(load))).flat();
-    const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition');
-    if (crds.length > 0) await applyInstallBundle(client, crds, { fieldManager: FIELD_MANAGER, signal });
-    const rest = objects.filter((o) => o.kind !== 'CustomResourceDefinition');
-    for (const obj of await inNamespace(client, rest, crds.length > 0, signal)) {
-      await client.apply(obj, { fieldManager: FIELD_MANAGER, force: true, signal });
-    }
-    for (const obj of await inNamespace(
-      client,
-      (await Promise.all(statusFiles.map(load))).flat(),
-      false,
-      signal,
-    )) {
-      await client.apply(obj, { fieldManager: FIELD_MANAGER, force: true, subresource: 'status', signal });
-    }
-    io.stderr(`Applied samples/servicebinding/${dir}\n`);
+    await applySampleDir(client, join(root, dir), `${label}/${dir}`, signal, io);
   }
+}
+
+/**
+ * Applies one sample directory to `default`, as its README section does: CRDs first (and waited
+ * for), then the objects in file order, and `*-status.yaml` files to the status subresource last.
+ */
+async function applySampleDir(
+  client: KubeClient,
+  dir: string,
+  label: string,
+  signal: AbortSignal,
+  io: DevIO,
+): Promise<void> {
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.yaml')).sort();
+  const load = async (file: string): Promise<KubeObject[]> =>
+    parseAllDocuments(await readFile(join(dir, file), 'utf8'))
+      .map((d) => d.toJSON() as KubeObject | null)
+      .filter((o): o is KubeObject => o !== null);
+  const statusFiles = files.filter((f) => f.endsWith('-status.yaml'));
+  const objects = (await Promise.all(files.filter((f) => !statusFiles.includes(f)).map(load))).flat();
+  const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition');
+  if (crds.length > 0) await applyInstallBundle(client, crds, { fieldManager: FIELD_MANAGER, signal });
+  const rest = objects.filter((o) => o.kind !== 'CustomResourceDefinition');
+  for (const obj of await inNamespace(client, rest, crds.length > 0, signal)) {
+    await client.apply(obj, { fieldManager: FIELD_MANAGER, force: true, signal });
+  }
+  for (const obj of await inNamespace(
+    client,
+    (await Promise.all(statusFiles.map(load))).flat(),
+    false,
+    signal,
+  )) {
+    await client.apply(obj, { fieldManager: FIELD_MANAGER, force: true, subresource: 'status', signal });
+  }
+  io.stderr(`Applied ${label}\n`);
 }
 
 /** Puts namespaced objects without a namespace into `default`, as kubectl does. */
