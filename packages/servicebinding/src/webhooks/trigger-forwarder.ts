@@ -1,4 +1,5 @@
-// How a trigger reaches the leader's work queue from any replica. The leader enqueues directly.
+// How a trigger reaches the leader's work queue from any replica. The leader enqueues itself,
+// after the debounce (the write a trigger announces is stored only after the webhook answers).
 // Any other replica — the RI drops these, since only the leader drains its queue — writes the
 // trigger time into an annotation of each affected ServiceBinding with a metadata-only JSON merge
 // patch; the leader's ServiceBinding informer sees the update and its controller reconciles.
@@ -63,13 +64,13 @@ export class TriggerForwarder implements Runnable {
     this.#tokens = options.patchBurst ?? 20;
   }
 
-  /** Sends `bindings` to the leader's queue: now on the leader, after the debounce elsewhere. */
+  /**
+   * Sends `bindings` to the leader's queue after the debounce, on the leader too: the trigger is a
+   * validating webhook, called before the write it announces is stored, so a reconcile started at
+   * once could read the object as it was, and nothing would announce the change again.
+   */
   forward(bindings: BindingKey[]): void {
     if (this.#stopped) return;
-    if (this.#options.isLeader()) {
-      for (const b of bindings) this.#options.enqueue(b);
-      return;
-    }
     for (const b of bindings) {
       const key = `${b.namespace}/${b.name}`;
       // Only bindings in the cache: the pending set is as bounded as the bindings are.

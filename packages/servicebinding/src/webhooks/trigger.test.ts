@@ -146,10 +146,18 @@ describe('TriggerForwarder', () => {
     },
   };
 
-  it('on the leader: straight into the controller queue', () => {
+  it('on the leader: into the controller queue after the debounce, once the announced write is stored', async () => {
     const queued: BindingKey[] = [];
-    const f = new TriggerForwarder({ isLeader: () => true, enqueue: (b) => queued.push(b), client });
+    const f = new TriggerForwarder({
+      isLeader: () => true,
+      enqueue: (b) => queued.push(b),
+      client,
+      debounceMs: 20,
+    });
     f.forward([{ namespace: 'default', name: 'a' }]);
+    f.forward([{ namespace: 'default', name: 'a' }]);
+    assert.deepEqual(queued, [], 'not before the webhook has answered');
+    await f.idle();
     assert.deepEqual(queued, [{ namespace: 'default', name: 'a' }]);
   });
 
