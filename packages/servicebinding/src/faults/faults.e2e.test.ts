@@ -1,31 +1,56 @@
 // The fault suite (docs/reliability.md): the ServiceBinding manager, in processes of its own with
 // leader election, against a real control plane that is restarted, compacted and cut off, and
 // replicas that are SIGKILLed. Every binding must converge, and no workload may carry a duplicate
-// volume, mount or env entry. Sized for CI on 2 cores; the full run:
+// volume, mount or env entry; a change only a trigger announces is not lost to a leader change. Sized for CI on 2 cores; the full run:
 //   BINDERY_FAULTS_BINDINGS=1000 BINDERY_FAULTS_KILLS=10 node --test packages/servicebinding/src/faults/faults.e2e.test.ts
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { ControlPlane, TcpProxy, eventually, skipE2E } from '@bindery/controlplane';
-import { KubeClient, isNotFound } from '@bindery/kube';
+import { KubeClient, isAlreadyExists, isNotFound } from '@bindery/kube';
 import type { KubeObject, TypeRef } from '@bindery/kube';
+import { generateSelfSigned } from '@bindery/runtime';
 import { clusterWorkloadResourceMappingCRD, serviceBindingCRD } from '../apis/index.ts';
 import type { ServiceBinding } from '../apis/index.ts';
 import { serviceBindingType } from '../controllers/servicebinding.ts';
+import { defaultWebhookConfigurationNames, triggerAnnotation } from '../webhooks/constants.ts';
 import { faultLease } from './manager-process.test-helpers.ts';
+import type { FaultWebhooks } from './manager-process.test-helpers.ts';
 
 const bindings = Number(process.env['BINDERY_FAULTS_BINDINGS'] ?? 100);
 const kills = Number(process.env['BINDERY_FAULTS_KILLS'] ?? 3);
 const managerScript = fileURLToPath(new URL('./manager-process.test-helpers.ts', import.meta.url));
 const deploymentType: TypeRef = { apiVersion: 'apps/v1', kind: 'Deployment' };
 const secretType: TypeRef = { apiVersion: 'v1', kind: 'Secret' };
+const backendType: TypeRef = { apiVersion: 'faults.example.com/v1', kind: 'Backend' };
+/** A Provisioned Service whose status is written through `/status`; the controller may not watch it. */
+const backendCRD: KubeObject = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'backends.faults.example.com' },
+  spec: {
+    group: 'faults.example.com',
+    names: { kind: 'Backend', plural: 'backends', singular: 'backend' },
+    scope: 'Namespaced',
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+        subresources: { status: {} },
+      },
+    ],
+  },
+};
 /** How long a convergence of `bindings` may take on a loaded 2-core machine. */
 const convergeMs = 60_000 + bindings * 300;
 
@@ -48,16 +73,19 @@ class Replica {
   readonly #kubeconfig: string;
   /** Each test elects on a Lease of its own: a Lease left by an earlier test's replicas cannot delay it. */
   readonly lease: string;
+  /** Serves the webhooks (`FaultWebhooks`) when given. */
+  readonly #webhooks: FaultWebhooks | undefined;
   #child: ChildProcess | undefined;
   #stopped = false;
   #restart: NodeJS.Timeout | undefined;
   restartDelayMs = 300;
   starts = 0;
 
-  constructor(identity: string, kubeconfig: string, lease: string) {
+  constructor(identity: string, kubeconfig: string, lease: string, webhooks?: FaultWebhooks) {
     this.identity = identity;
     this.#kubeconfig = kubeconfig;
     this.lease = lease;
+    this.#webhooks = webhooks;
   }
 
   start(): void {
@@ -68,6 +96,9 @@ class Replica {
       [managerScript, this.#kubeconfig, `${this.identity}-${this.starts}`, this.lease],
       {
         stdio: ['ignore', 'ignore', 'inherit'],
+        env: this.#webhooks
+          ? { ...process.env, BINDERY_FAULTS_WEBHOOKS: JSON.stringify(this.#webhooks) }
+          : process.env,
       },
     );
     this.#child = child;
@@ -130,8 +161,8 @@ describe('faults: the ServiceBinding manager under kills, restarts and compactio
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  function replica(identity: string, lease: string, config = kubeconfig): Replica {
-    const r = new Replica(identity, config, `bindery-faults-${lease}`);
+  function replica(identity: string, lease: string, config = kubeconfig, webhooks?: FaultWebhooks): Replica {
+    const r = new Replica(identity, config, `bindery-faults-${lease}`, webhooks);
     replicas.push(r);
     r.start();
     return r;
@@ -297,8 +328,230 @@ describe('faults: the ServiceBinding manager under kills, restarts and compactio
     const tookOver = Date.now() - killed;
     await eventually(() => assertConverged(namespace, bindings), convergeMs);
     t.diagnostic(`took over ${tookOver} ms after the kill; converged ${Date.now() - killed} ms after it`);
+    // A manager left running would reconcile the next test's bindings too.
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
+  it('with two replicas serving the trigger, a leader kill loses no change that only a trigger announces', async (t) => {
+    const namespace = 'faults-triggers';
+    const services = 3;
+    await cp.installCRDs([backendCRD]);
+    await admin.create(triggerTestRole);
+    await admin.create({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'bindery-faults-triggers' },
+      roleRef: {
+        apiGroup: 'rbac.authorization.k8s.io',
+        kind: 'ClusterRole',
+        name: 'bindery-faults-triggers',
+      },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'bindery:faults-triggers' }],
+    });
+    const user = await cp.addUser({ name: 'servicebinding-controller', groups: ['bindery:faults-triggers'] });
+    const certs = await generateSelfSigned({
+      service: 'bindery-webhook',
+      namespace: 'bindery-system',
+      extraHosts: ['127.0.0.1'],
+    });
+    const certDir = join(dir, 'webhook-certs');
+    await mkdir(certDir, { recursive: true });
+    await writeFile(join(certDir, 'tls.crt'), certs.serving.cert);
+    await writeFile(join(certDir, 'tls.key'), certs.serving.key, { mode: 0o600 });
+    // The configurations can point at one URL: the standby's. Before the kill it forwards triggers
+    // to the leader through the annotation patch; during the takeover it is the only replica left;
+    // after it, it is the leader and enqueues them itself.
+    const standbyPort = await freePort();
+    const webhooks = (port: number): FaultWebhooks => ({
+      port,
+      certDir,
+      url: `https://127.0.0.1:${standbyPort}`,
+      caBundle: certs.caBundle,
+      // Ten minutes, and Backends not watchable: within the test, only a trigger (or a new
+      // leader's first list) makes the controller read a Backend again.
+      servicePollIntervalMs: 10 * 60_000,
+    });
+    const lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      namespace: faultLease.namespace,
+      name: 'bindery-faults-triggers',
+    };
+    const holder = async (): Promise<string> =>
+      String(((await admin.get(lease))['spec'] as { holderIdentity?: string }).holderIdentity ?? '');
+    const leader = replica('leader', 'triggers', user.kubeconfigPath, webhooks(0));
+    await eventually(async () => assert.equal(await holder(), leader.holder), 60_000);
+    const standby = replica('standby', 'triggers', user.kubeconfigPath, webhooks(standbyPort));
+
+    try {
+      await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+      let round = 0;
+      /** Every Backend's `.status.binding.name` moves to a new Secret: a change no watch sees. */
+      const rotate = async (): Promise<void> => {
+        round++;
+        await Promise.all(
+          Array.from({ length: services }, async (_, i) => {
+            const secret = `db-${i}-${round}`;
+            await admin.create({
+              ...secretType,
+              metadata: { namespace, name: secret },
+              stringData: { password: secret },
+            });
+            await admin.patch(
+              { ...backendType, namespace, name: `db-${i}` },
+              { status: { binding: { name: secret } } },
+              { type: 'merge', subresource: 'status' },
+            );
+          }),
+        );
+      };
+      /** Every Deployment projects its Backend's Secret of `want` round, once, and its binding says so. */
+      const assertRound = async (want: number): Promise<void> => {
+        const list = await admin.list<ServiceBinding>(serviceBindingType, { namespace });
+        assert.equal(list.items.length, services);
+        for (const b of list.items) {
+          const name = b.metadata.name ?? '';
+          const secret = `db-${name.slice('app-'.length)}-${want}`;
+          const d = await admin.get({ ...deploymentType, namespace, name });
+          assertProjectedOnce(d, { ...b, spec: { ...b.spec, service: { ...b.spec.service, name: secret } } });
+          assert.equal(b.status?.binding?.name, secret, `${name}: status.binding`);
+        }
+      };
+
+      // The bindings, through the standby's webhooks (the interceptor and validation fail closed,
+      // so each create waits until the standby serves them).
+      for (let i = 0; i < services; i++) {
+        await admin.create({ ...backendType, metadata: { namespace, name: `db-${i}` } });
+      }
+      await rotate();
+      for (let i = 0; i < services; i++) {
+        const name = `app-${i}`;
+        await eventually(() => admin.create(deployment(namespace, name)).catch(ignoreAlreadyExists), 60_000);
+        await eventually(
+          () =>
+            admin
+              .create({
+                ...serviceBindingType,
+                metadata: { namespace, name },
+                spec: {
+                  service: { ...backendType, name: `db-${i}` },
+                  workload: { ...deploymentType, name },
+                  env: [{ name: 'DB_PASSWORD', key: 'password' }],
+                },
+              })
+              .catch(ignoreAlreadyExists),
+          60_000,
+        );
+      }
+      await eventually(() => assertRound(1), convergeMs);
+      await eventually(async () => {
+        const trigger = await admin.get({
+          apiVersion: 'admissionregistration.k8s.io/v1',
+          kind: 'ValidatingWebhookConfiguration',
+          name: defaultWebhookConfigurationNames.trigger,
+        });
+        const rules =
+          (trigger['webhooks'] as Array<{ rules?: Array<{ resources: string[] }> }>)[0]?.rules ?? [];
+        assert.ok(
+          rules.some((r) => r.resources.includes('backends/status')),
+          'the trigger sees Backend status writes',
+        );
+      }, 60_000);
+
+      // Before the kill: the standby forwards the trigger, the leader re-projects.
+      await rotate();
+      await eventually(() => assertRound(2), 30_000);
+      const forwarded = await admin.list<ServiceBinding>(serviceBindingType, { namespace });
+      assert.ok(
+        forwarded.items.every((b) => b.metadata.annotations?.[triggerAnnotation] !== undefined),
+        'forwarded by the standby through the annotation patch',
+      );
+
+      // The leader killed and kept down; rotations during the takeover, then after it.
+      leader.restartDelayMs = 60_000;
+      await leader.kill();
+      const killed = Date.now();
+      let tookOver = 0;
+      for (let r = 0; r < 20; r++) {
+        await rotate();
+        if (tookOver === 0 && (await holder()) === standby.holder) tookOver = Date.now() - killed;
+        else if (tookOver !== 0) break; // one rotation after the takeover was seen
+        await sleep(1_000);
+      }
+      assert.ok(tookOver > 0, 'the standby took over');
+      await eventually(() => assertRound(round), convergeMs);
+      // The new leader's first list is behind it now: a further change travels by the trigger alone.
+      await rotate();
+      const rotatedAt = Date.now();
+      await eventually(() => assertRound(round), 30_000);
+      t.diagnostic(
+        `took over ${tookOver} ms after the kill; ${round} rotations, the last projected ${Date.now() - rotatedAt} ms after it`,
+      );
+    } finally {
+      await Promise.all([leader.stop(), standby.stop()]);
+      // Nothing serves them now: the interceptor fails closed.
+      for (const name of Object.values(defaultWebhookConfigurationNames)) {
+        for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
+          await admin
+            .delete({ apiVersion: 'admissionregistration.k8s.io/v1', kind, name })
+            .catch(() => undefined);
+        }
+      }
+    }
   });
 });
+
+const read = ['get', 'list', 'watch'];
+const write = [...read, 'update', 'patch'];
+/**
+ * The replicas' grant in the trigger test: what the controller and its webhooks need, with Backends
+ * readable but not watchable, so no watch sees their status change and only the trigger announces it.
+ */
+const triggerTestRole: KubeObject = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRole',
+  metadata: { name: 'bindery-faults-triggers' },
+  rules: [
+    { apiGroups: ['servicebinding.io'], resources: ['servicebindings'], verbs: write },
+    {
+      apiGroups: ['servicebinding.io'],
+      resources: ['servicebindings/status'],
+      verbs: ['get', 'update', 'patch'],
+    },
+    { apiGroups: ['servicebinding.io'], resources: ['servicebindings/finalizers'], verbs: ['update'] },
+    { apiGroups: ['servicebinding.io'], resources: ['clusterworkloadresourcemappings'], verbs: read },
+    { apiGroups: [''], resources: ['secrets'], verbs: read },
+    { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'update', 'patch'] },
+    {
+      apiGroups: ['apps'],
+      resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
+      verbs: write,
+    },
+    { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: write },
+    { apiGroups: ['faults.example.com'], resources: ['backends'], verbs: ['get', 'list'] },
+    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+    {
+      apiGroups: ['admissionregistration.k8s.io'],
+      resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
+      verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'],
+    },
+  ],
+};
+
+function ignoreAlreadyExists(err: unknown): undefined {
+  if (isAlreadyExists(err)) return undefined;
+  throw err;
+}
+
+/** A loopback port free a moment ago, for a server in a child process the configurations must name first. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  assert.ok(address !== null && typeof address !== 'string');
+  return address.port;
+}
 
 function deployment(namespace: string, name: string): KubeObject {
   return {
