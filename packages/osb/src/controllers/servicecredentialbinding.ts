@@ -190,7 +190,8 @@ export function serviceCredentialBindingReconciler(
       await deleteCredentialSecret(ctx, namespace, secretName(binding), binding.metadata.uid ?? '');
       return unbind(ctx, binding, bc, status.externalID, false);
     }
-    if (predecessorDue(ctx, status)) return rotatedOut(ctx, binding, bc);
+    if (predecessorDue(ctx, status))
+      return (await isLatest(ctx, binding)) ? rotatedOut(ctx, binding, bc) : staleRequeue;
     if (parked(cm, status, binding.metadata.generation)) return {};
     if (!bindable(refs.serviceClass, refs.plan)) {
       park(
