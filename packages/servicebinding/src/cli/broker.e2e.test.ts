@@ -86,7 +86,8 @@ describe('bindery broker', { skip: skipE2E }, () => {
   it('serves the sample broker, stops on SIGTERM, and a new process carries on', async () => {
     const port = await freePort();
     const first = await startBroker(port);
-    assert.match(first.stderr(), /serving OSB 2\.17 at http:\/\/127\.0\.0\.1:\d+ /);
+    // The log line may reach the pipe after /healthz already answers.
+    await eventually(() => assert.match(first.stderr(), /serving OSB 2\.17 at http:\/\/127\.0\.0\.1:\d+ /));
     assert.equal(
       (await fetch(`${first.url}/v2/catalog`, { headers: { 'x-broker-api-version': '2.17' } })).status,
       401,
