@@ -13,11 +13,12 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
+import { ControlPlane, eventually, grantClusterRole, skipE2E, waitForRules } from '@bindery/controlplane';
+import type { PolicyRule } from '@bindery/controlplane';
 import { KubeClient } from '@bindery/kube';
 import type { KubeObject, ObjectRef, TypeRef } from '@bindery/kube';
 import { Manager } from '@bindery/runtime';
-import { addServiceBindingController } from '@bindery/servicebinding';
+import { addServiceBindingController, installNames, renderInstallBundle } from '@bindery/servicebinding';
 import type { ServiceBinding } from '@bindery/servicebinding';
 import { pino } from 'pino';
 import { parseAllDocuments } from 'yaml';
@@ -45,44 +46,11 @@ interface Environment {
   stop(): Promise<void>;
 }
 
-interface PolicyRule {
-  apiGroups?: string[];
-  resources?: string[];
-  verbs?: string[];
-}
-
-/** What Bindery's controller ClusterRole grants before any aggregated role is added. */
-const controllerRules: PolicyRule[] = [
-  {
-    apiGroups: ['servicebinding.io'],
-    resources: ['servicebindings'],
-    verbs: ['get', 'list', 'watch', 'update', 'patch'],
-  },
-  {
-    apiGroups: ['servicebinding.io'],
-    resources: ['servicebindings/status'],
-    verbs: ['get', 'update', 'patch'],
-  },
-  { apiGroups: ['servicebinding.io'], resources: ['servicebindings/finalizers'], verbs: ['update'] },
-  {
-    apiGroups: ['servicebinding.io'],
-    resources: ['clusterworkloadresourcemappings'],
-    verbs: ['get', 'list', 'watch'],
-  },
-  { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'update', 'patch'] },
-  // The spec's built-in workload opt-in (the RI's k8s-workloads-role).
-  {
-    apiGroups: ['apps'],
-    resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
-    verbs: ['get', 'list', 'watch', 'update', 'patch'],
-  },
-  {
-    apiGroups: ['batch'],
-    resources: ['jobs', 'cronjobs'],
-    verbs: ['get', 'list', 'watch', 'update', 'patch'],
-  },
-];
+/** What Bindery's install bundle grants the controller cluster-wide, before any aggregated role is added. */
+const bindery = new Set<string>([installNames.managerClusterRole, installNames.workloadsClusterRole]);
+const controllerRules: PolicyRule[] = renderInstallBundle()
+  .filter((o) => o.kind === 'ClusterRole' && bindery.has(o.metadata.name ?? ''))
+  .flatMap((o) => (o['rules'] as PolicyRule[] | undefined) ?? []);
 
 /**
  * A control plane with the CRDs of config/crd and the default mappings installed, and a Manager
@@ -100,51 +68,8 @@ async function startEnvironment(): Promise<Environment> {
     await client.create(mapping);
   }
 
-  const group = 'bindery:samples-controller';
-  const user = await cp.addUser({ name: 'bindery-samples-controller', groups: [group] });
+  const user = await cp.addUser({ name: 'bindery-samples-controller', rules: controllerRules });
   const controller = KubeClient.fromKubeConfig({ kubeconfig: user.kubeconfigPath });
-  // Applied, not created: a sample's ClusterRole may be applied twice (its file, then its directory).
-  const bind = async (role: string): Promise<void> => {
-    await client.apply(
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name: `bindery-samples-${role}` },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: group }],
-      },
-      { fieldManager: 'bindery-samples-e2e' },
-    );
-  };
-  /** RBAC reaches the authorizer a moment after it is written: wait until every rule is in force. */
-  const granted = (rules: PolicyRule[]): Promise<void> =>
-    eventually(async () => {
-      for (const rule of rules) {
-        for (const g of rule.apiGroups ?? []) {
-          for (const resource of rule.resources ?? []) {
-            for (const verb of rule.verbs ?? []) {
-              const [res = '', subresource] = resource.split('/');
-              const review = await controller.create<KubeObject & { status?: { allowed?: boolean } }>({
-                apiVersion: 'authorization.k8s.io/v1',
-                kind: 'SelfSubjectAccessReview',
-                metadata: {},
-                spec: { resourceAttributes: { group: g, resource: res, subresource, verb, namespace } },
-              });
-              assert.equal(review.status?.allowed, true, `${verb} ${resource}.${g} is granted`);
-            }
-          }
-        }
-      }
-    });
-
-  await client.create({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRole',
-    metadata: { name: 'bindery-samples-controller' },
-    rules: controllerRules,
-  });
-  await bind('bindery-samples-controller');
-  await granted(controllerRules);
   // The API server creates `default` shortly after it starts.
   await eventually(() => client.get({ apiVersion: 'v1', kind: 'Namespace', name: namespace }));
 
@@ -165,8 +90,14 @@ async function startEnvironment(): Promise<Environment> {
       await cp.installCRDs(list);
     },
     aggregate: async (role) => {
-      await bind(role.metadata.name ?? '');
-      await granted((role['rules'] as PolicyRule[] | undefined) ?? []);
+      // Granting applies: a sample’s ClusterRole may come twice (its file, then its directory).
+      const rules = (role['rules'] as PolicyRule[] | undefined) ?? [];
+      await grantClusterRole(client, {
+        name: `bindery-samples-${role.metadata.name ?? ''}`,
+        rules,
+        user: user.name,
+      });
+      await waitForRules(controller, rules, { namespace });
     },
     stop: async () => {
       stopping.abort();

@@ -13,6 +13,7 @@ import type { KubeObject } from '@bindery/kube';
 import { ControlPlane } from './controlplane.ts';
 import { eventually, skipE2E } from './e2e.ts';
 import { rawRequest } from './http.ts';
+import { waitForRules } from './rbac.ts';
 
 // BINDERY_SKIP_E2E is opt-out only: without it, missing binaries fail these tests rather than skip them.
 
@@ -91,6 +92,31 @@ describe('ControlPlane on the real kube-apiserver and etcd', { skip: skipE2E }, 
       assert.match(err.message, /User "alice" cannot list resource "namespaces"/);
     } finally {
       await alice.close();
+    }
+  });
+
+  it('grants a user cluster-wide rules, in force when addUser returns', async () => {
+    const user = await cp.addUser({
+      name: 'bob',
+      rules: [
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list'] },
+        { apiGroups: [''], resources: ['secrets'], resourceNames: ['only-this'], verbs: ['get'] },
+      ],
+    });
+    const bob = KubeClient.fromKubeConfig({ kubeconfig: user.kubeconfigPath });
+    try {
+      // No retry: the rules are enforced already.
+      await bob.list({ apiVersion: 'v1', kind: 'ConfigMap' });
+      const err = await bob.list({ apiVersion: 'v1', kind: 'Secret' }).catch((e: unknown) => e);
+      assert.ok(err instanceof StatusError, String(err));
+      assert.equal(err.code, 403);
+      // A rule not granted is reported by name when the wait ends.
+      await assert.rejects(
+        waitForRules(bob, [{ apiGroups: [''], resources: ['pods'], verbs: ['watch'] }], { timeoutMs: 500 }),
+        /watch pods\. is not granted yet/,
+      );
+    } finally {
+      await bob.close();
     }
   });
 

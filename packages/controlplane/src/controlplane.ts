@@ -9,6 +9,7 @@ import { CertificateAuthority, generateSigningKey, type KeyPair } from './certs.
 import { rawRequest, type RawRequest, type RawResponse } from './http.ts';
 import { buildKubeconfig } from './kubeconfig.ts';
 import { freePorts } from './ports.ts';
+import { grantClusterRole, waitForRules, type PolicyRule } from './rbac.ts';
 import { ManagedProcess, isAlive } from './process.ts';
 import {
   installCRDs,
@@ -51,6 +52,11 @@ export interface AddUserOptions {
   name: string;
   /** Group memberships (certificate O, one each). */
   groups?: string[];
+  /**
+   * Cluster-wide rules for the user, granted by a ClusterRole and ClusterRoleBinding named after it;
+   * `addUser` returns once the authorizer enforces them.
+   */
+  rules?: PolicyRule[];
 }
 
 /** A user minted by `addUser`, with a kubeconfig to act as it. */
@@ -352,7 +358,7 @@ export class ControlPlane {
 
   /**
    * A user authenticated by a client certificate with CN=name and O=each group. It has no permissions
-   * unless a (Cluster)RoleBinding grants some, so requests get 403 Forbidden.
+   * but its `rules` unless a (Cluster)RoleBinding grants some, so requests get 403 Forbidden.
    */
   async addUser(options: AddUserOptions): Promise<User> {
     const s = this.#state;
@@ -372,6 +378,15 @@ export class ControlPlane {
     );
     await mkdir(dirname(kubeconfigPath), { recursive: true });
     await writeFile(kubeconfigPath, kubeconfig, { mode: 0o600 });
+    if (options.rules !== undefined) {
+      await grantClusterRole(this.client(), { name: options.name, rules: options.rules, user: options.name });
+      const client = KubeClient.fromKubeConfig({ kubeconfig: kubeconfigPath });
+      try {
+        await waitForRules(client, options.rules);
+      } finally {
+        await client.close();
+      }
+    }
     return { name: options.name, groups, kubeconfig, kubeconfigPath, credentials };
   }
 

@@ -12,3 +12,5 @@ export { ETCD_VERSION, KUBERNETES_VERSION } from './versions.ts';
 export { TcpProxy } from './tcp-proxy.ts';
 export type { ProxyMode, TcpProxyOptions } from './tcp-proxy.ts';
 export { eventually, skipE2E } from './e2e.ts';
+export { grantClusterRole, waitForRules } from './rbac.ts';
+export type { GrantOptions, PolicyRule, WaitForRulesOptions } from './rbac.ts';

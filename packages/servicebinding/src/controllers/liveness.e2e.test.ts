@@ -7,15 +7,15 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
-import { KubeClient, isNotFound } from '@bindery/kube';
-import type { KubeObject, TypeRef } from '@bindery/kube';
-import { Manager } from '@bindery/runtime';
-import type { Condition } from '@bindery/runtime';
-import { pino } from 'pino';
-import { clusterWorkloadResourceMappingCRD, cronJobMapping, serviceBindingCRD } from '../apis/index.ts';
+import { eventually, skipE2E } from '@bindery/controlplane';
+import type { PolicyRule } from '@bindery/controlplane';
+import { isNotFound } from '@bindery/kube';
+import type { KubeClient, KubeObject, TypeRef } from '@bindery/kube';
+import type { Condition, Manager } from '@bindery/runtime';
 import type { ServiceBinding } from '../apis/index.ts';
-import { addServiceBindingController, serviceBindingType } from './servicebinding.ts';
+import { startControllerEnvironment } from './e2e-helpers.ts';
+import type { ControllerEnvironment } from './e2e-helpers.ts';
+import { serviceBindingType } from './servicebinding.ts';
 
 const ns = 'liveness-e2e';
 const group = 'liveness.example.com';
@@ -43,45 +43,12 @@ function crd(kind: string, plural: string): KubeObject {
   };
 }
 
-/** Everything the controller needs, a custom workload kind, and two Provisioned Service kinds: one it may watch, one it may only get and list. Nothing on Gizmos. */
-const controllerRole: KubeObject = {
-  apiVersion: 'rbac.authorization.k8s.io/v1',
-  kind: 'ClusterRole',
-  metadata: { name: 'bindery-liveness-e2e' },
-  rules: [
-    {
-      apiGroups: ['servicebinding.io'],
-      resources: ['servicebindings'],
-      verbs: ['get', 'list', 'watch', 'update', 'patch'],
-    },
-    {
-      apiGroups: ['servicebinding.io'],
-      resources: ['servicebindings/status'],
-      verbs: ['get', 'update', 'patch'],
-    },
-    { apiGroups: ['servicebinding.io'], resources: ['servicebindings/finalizers'], verbs: ['update'] },
-    {
-      apiGroups: ['servicebinding.io'],
-      resources: ['clusterworkloadresourcemappings'],
-      verbs: ['get', 'list', 'watch'],
-    },
-    { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
-    { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'update', 'patch'] },
-    {
-      apiGroups: ['apps'],
-      resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
-      verbs: ['get', 'list', 'watch', 'update', 'patch'],
-    },
-    {
-      apiGroups: ['batch'],
-      resources: ['jobs', 'cronjobs'],
-      verbs: ['get', 'list', 'watch', 'update', 'patch'],
-    },
-    { apiGroups: [group], resources: ['runners'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
-    { apiGroups: [group], resources: ['watchedbackends'], verbs: ['get', 'list', 'watch'] },
-    { apiGroups: [group], resources: ['polledbackends'], verbs: ['get', 'list'] },
-  ],
-};
+/** Beyond the bundle's rules: a custom workload kind, and two Provisioned Service kinds: one it may watch, one it may only get and list. Nothing on Gizmos. */
+const suiteRules: PolicyRule[] = [
+  { apiGroups: [group], resources: ['runners'], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+  { apiGroups: [group], resources: ['watchedbackends'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: [group], resources: ['polledbackends'], verbs: ['get', 'list'] },
+];
 
 function deployment(name: string): KubeObject {
   return {
@@ -121,12 +88,9 @@ function projectedSecret(deploy: KubeObject, b: ServiceBinding): string | undefi
 }
 
 describe('ServiceBinding controller liveness on a real API server', { skip: skipE2E }, () => {
-  let cp: ControlPlane;
+  let env: ControllerEnvironment | undefined;
   let admin: KubeClient;
-  let controllerClient: KubeClient;
   let manager: Manager;
-  const stop = new AbortController();
-  let running: Promise<void> | undefined;
 
   const getBinding = (name: string): Promise<ServiceBinding> =>
     admin.get<ServiceBinding>({ ...serviceBindingType, namespace: ns, name });
@@ -168,56 +132,27 @@ describe('ServiceBinding controller liveness on a real API server', { skip: skip
 
   before(
     async () => {
-      cp = new ControlPlane();
-      await cp.start();
-      admin = cp.client();
-      await cp.installCRDs([
-        serviceBindingCRD(),
-        clusterWorkloadResourceMappingCRD(),
-        crd('Runner', 'runners'),
-        crd('Gizmo', 'gizmos'),
-        crd('WatchedBackend', 'watchedbackends'),
-        crd('PolledBackend', 'polledbackends'),
-      ]);
-      await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-      await admin.create(cronJobMapping);
-      await admin.create(controllerRole);
-      const user = await cp.addUser({ name: 'liveness-controller', groups: ['bindery:liveness'] });
-      await admin.create({
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name: 'bindery-liveness-e2e' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'bindery-liveness-e2e' },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'bindery:liveness' }],
-      });
-      controllerClient = KubeClient.fromKubeConfig({ kubeconfig: user.kubeconfigPath });
-      await eventually(async () => {
-        for (const type of [serviceBindingType, mappingType, deploymentType, secretType, watchedType]) {
-          await controllerClient.list(type, { limit: 1 });
-        }
-      });
-      manager = new Manager({
-        client: controllerClient,
+      env = await startControllerEnvironment({
         name: 'liveness',
-        log: pino({ level: process.env['BINDERY_E2E_LOG'] ?? 'silent' }),
-        metrics: false,
+        namespace: ns,
+        crds: [
+          crd('Runner', 'runners'),
+          crd('Gizmo', 'gizmos'),
+          crd('WatchedBackend', 'watchedbackends'),
+          crd('PolledBackend', 'polledbackends'),
+        ],
+        rules: suiteRules,
         health: { host: '127.0.0.1', port: 0 },
+        // The default poll interval (60 s): whatever converges faster here was watched, not polled.
+        controller: { ensureDefaultMappings: false },
       });
-      // The default poll interval (60 s): whatever converges faster here was watched, not polled.
-      addServiceBindingController(manager, { ensureDefaultMappings: false });
-      running = manager.start(stop.signal);
+      ({ admin, manager } = env);
       await eventually(async () => assert.equal(await readyz(), 200));
     },
     { timeout: 30 * 60_000 },
   );
 
-  after(async () => {
-    stop.abort();
-    await running;
-    await controllerClient?.close();
-    await admin?.close();
-    await cp?.stop();
-  });
+  after(() => env?.stop());
 
   it('a workload kind that is not served: WorkloadKindNotFound, /readyz stays true, other bindings converge', async () => {
     await admin.create(secret('unserved-secret'));

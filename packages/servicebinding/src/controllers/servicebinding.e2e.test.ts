@@ -1,21 +1,20 @@
 // The ServiceBinding controller on a real kube-apiserver and etcd (no webhooks yet). The
-// controller runs as a restricted user whose RBAC grants only `get`/`list` on the Provisioned
-// Service kind (no `watch`), as the conformance suite's does. There is no kubelet: every test
+// controller runs as a user with the install bundle's RBAC, granted only `get`/`list` on the
+// Provisioned Service kind (no `watch`), as the conformance suite's does. There is no kubelet: every test
 // asserts on the stored objects (pod templates, statuses).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
-import { KubeClient, isNotFound } from '@bindery/kube';
-import type { KubeObject, TypeRef } from '@bindery/kube';
-import { Manager } from '@bindery/runtime';
+import { eventually, skipE2E } from '@bindery/controlplane';
+import type { PolicyRule } from '@bindery/controlplane';
+import { isNotFound } from '@bindery/kube';
+import type { KubeClient, KubeObject, TypeRef } from '@bindery/kube';
 import type { Condition } from '@bindery/runtime';
-import { pino } from 'pino';
-import { clusterWorkloadResourceMappingCRD, cronJobMapping, serviceBindingCRD } from '../apis/index.ts';
 import type { ServiceBinding } from '../apis/index.ts';
+import { startControllerEnvironment } from './e2e-helpers.ts';
+import type { ControllerEnvironment } from './e2e-helpers.ts';
 import {
-  addServiceBindingController,
   rolloutAnnotation,
   secretVersionAnnotation,
   serviceBindingFinalizer,
@@ -77,54 +76,21 @@ const runnerMapping = (volumes: string): KubeObject => ({
   },
 });
 
-/** What the controller may do: everything it needs, but only get/list on the Provisioned Service kind. */
-const controllerRole: KubeObject = {
-  apiVersion: 'rbac.authorization.k8s.io/v1',
-  kind: 'ClusterRole',
-  metadata: { name: 'bindery-servicebinding-e2e' },
-  rules: [
-    {
-      apiGroups: ['servicebinding.io'],
-      resources: ['servicebindings'],
-      verbs: ['get', 'list', 'watch', 'update', 'patch'],
-    },
-    {
-      apiGroups: ['servicebinding.io'],
-      resources: ['servicebindings/status'],
-      verbs: ['get', 'update', 'patch'],
-    },
-    { apiGroups: ['servicebinding.io'], resources: ['servicebindings/finalizers'], verbs: ['update'] },
-    {
-      apiGroups: ['servicebinding.io'],
-      resources: ['clusterworkloadresourcemappings'],
-      verbs: ['get', 'list', 'watch'],
-    },
-    { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
-    { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'update', 'patch'] },
-    {
-      apiGroups: ['apps'],
-      resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
-      verbs: ['get', 'list', 'watch', 'update', 'patch'],
-    },
-    {
-      apiGroups: [''],
-      resources: ['replicationcontrollers'],
-      verbs: ['get', 'list', 'watch', 'update', 'patch'],
-    },
-    {
-      apiGroups: ['batch'],
-      resources: ['jobs', 'cronjobs'],
-      verbs: ['get', 'list', 'watch', 'update', 'patch'],
-    },
-    {
-      apiGroups: ['workloads.example.com'],
-      resources: ['runners'],
-      verbs: ['get', 'list', 'watch', 'update', 'patch'],
-    },
-    // PR-2 asks for watch too; the conformance suite grants only these, and so do we.
-    { apiGroups: ['stable.example.com'], resources: ['provisionedbackends'], verbs: ['get', 'list'] },
-  ],
-};
+/** Beyond the bundle's rules: the suite's own workload kinds, and only get/list on the Provisioned Service kind. */
+const suiteRules: PolicyRule[] = [
+  {
+    apiGroups: [''],
+    resources: ['replicationcontrollers'],
+    verbs: ['get', 'list', 'watch', 'update', 'patch'],
+  },
+  {
+    apiGroups: ['workloads.example.com'],
+    resources: ['runners'],
+    verbs: ['get', 'list', 'watch', 'update', 'patch'],
+  },
+  // PR-2 asks for watch too; the conformance suite grants only these, and so do we.
+  { apiGroups: ['stable.example.com'], resources: ['provisionedbackends'], verbs: ['get', 'list'] },
+];
 
 function podSpecable(type: TypeRef, name: string, labels: Record<string, string> = {}): KubeObject {
   const template = {
@@ -229,11 +195,8 @@ function assertNotProjected(obj: KubeObject, b: ServiceBinding): void {
 }
 
 describe('ServiceBinding controller on a real API server', { skip: skipE2E }, () => {
-  let cp: ControlPlane;
+  let env: ControllerEnvironment | undefined;
   let admin: KubeClient;
-  let controllerClient: KubeClient;
-  const stop = new AbortController();
-  let running: Promise<void> | undefined;
 
   const get = (type: TypeRef, name: string): Promise<KubeObject> =>
     admin.get({ ...type, namespace: ns, name });
@@ -261,58 +224,19 @@ describe('ServiceBinding controller on a real API server', { skip: skipE2E }, ()
 
   before(
     async () => {
-      cp = new ControlPlane();
-      await cp.start();
-      admin = cp.client();
-      await cp.installCRDs([serviceBindingCRD(), clusterWorkloadResourceMappingCRD(), backendCRD, runnerCRD]);
-      await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-      await admin.create(cronJobMapping);
-      await admin.create(controllerRole);
-      const user = await cp.addUser({ name: 'servicebinding-controller', groups: ['bindery:controllers'] });
-      await admin.create({
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name: 'bindery-servicebinding-e2e' },
-        roleRef: {
-          apiGroup: 'rbac.authorization.k8s.io',
-          kind: 'ClusterRole',
-          name: 'bindery-servicebinding-e2e',
-        },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'bindery:controllers' }],
+      env = await startControllerEnvironment({
+        name: 'servicebinding-controller',
+        namespace: ns,
+        crds: [backendCRD, runnerCRD],
+        rules: suiteRules,
+        controller: { servicePollIntervalMs: 300 },
       });
-      controllerClient = KubeClient.fromKubeConfig({ kubeconfig: user.kubeconfigPath });
-      // RBAC reaches the API server's authorizer a moment after it is written: wait, so the
-      // controller's first lists do not fail and back off.
-      const granted: TypeRef[] = [
-        serviceBindingType,
-        mappingType,
-        deploymentType,
-        backendType,
-        { apiVersion: 'v1', kind: 'Secret' },
-      ];
-      await eventually(async () => {
-        for (const type of granted) await controllerClient.list(type, { limit: 1 });
-      });
-      const manager = new Manager({
-        client: controllerClient,
-        name: 'servicebinding',
-        log: pino({ level: process.env['BINDERY_E2E_LOG'] ?? 'silent' }),
-        metrics: false,
-        health: false,
-      });
-      addServiceBindingController(manager, { servicePollIntervalMs: 300 });
-      running = manager.start(stop.signal);
+      admin = env.admin;
     },
     { timeout: 30 * 60_000 }, // the first run builds the binaries
   );
 
-  after(async () => {
-    stop.abort();
-    await running;
-    await controllerClient?.close();
-    await admin?.close();
-    await cp?.stop();
-  });
+  after(() => env?.stop());
 
   it('PR-2 RI-1 RC-1 SB-24 SB-25: binds a Deployment to a Provisioned Service it may only get/list; deleting the binding leaves only SERVICE_BINDING_ROOT', async () => {
     const created = await admin.create(podSpecable(deploymentType, 'web'));
