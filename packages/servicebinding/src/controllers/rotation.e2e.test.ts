@@ -7,26 +7,19 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
-import { KubeClient } from '@bindery/kube';
-import type { KubeObject, TypeRef } from '@bindery/kube';
-import { Manager } from '@bindery/runtime';
-import { pino } from 'pino';
-import { clusterWorkloadResourceMappingCRD, serviceBindingCRD } from '../apis/index.ts';
+import { eventually, skipE2E } from '@bindery/controlplane';
+import type { PolicyRule } from '@bindery/controlplane';
+import type { KubeClient, KubeObject, TypeRef } from '@bindery/kube';
 import type { ServiceBinding } from '../apis/index.ts';
-import {
-  addServiceBindingController,
-  rolloutAnnotation,
-  secretVersionAnnotation,
-  serviceBindingType,
-} from './servicebinding.ts';
+import { startControllerEnvironment } from './e2e-helpers.ts';
+import type { ControllerEnvironment } from './e2e-helpers.ts';
+import { rolloutAnnotation, secretVersionAnnotation, serviceBindingType } from './servicebinding.ts';
 
 const ns = 'rotation-e2e';
 const group = 'rotation.example.com';
 const deploymentType: TypeRef = { apiVersion: 'apps/v1', kind: 'Deployment' };
 const secretType: TypeRef = { apiVersion: 'v1', kind: 'Secret' };
 const backendType: TypeRef = { apiVersion: `${group}/v1`, kind: 'RotatingBackend' };
-const mappingType: TypeRef = { apiVersion: 'servicebinding.io/v1', kind: 'ClusterWorkloadResourceMapping' };
 
 /** Far below the 60 s poll: only a watch event gets there in time. */
 const deadlineMs = 20_000;
@@ -50,43 +43,10 @@ const backendCRD: KubeObject = {
   },
 };
 
-/** What the installed ClusterRole grants, with list and watch on the service kind. */
-const controllerRole: KubeObject = {
-  apiVersion: 'rbac.authorization.k8s.io/v1',
-  kind: 'ClusterRole',
-  metadata: { name: 'bindery-rotation-e2e' },
-  rules: [
-    {
-      apiGroups: ['servicebinding.io'],
-      resources: ['servicebindings'],
-      verbs: ['get', 'list', 'watch', 'update', 'patch'],
-    },
-    {
-      apiGroups: ['servicebinding.io'],
-      resources: ['servicebindings/status'],
-      verbs: ['get', 'update', 'patch'],
-    },
-    { apiGroups: ['servicebinding.io'], resources: ['servicebindings/finalizers'], verbs: ['update'] },
-    {
-      apiGroups: ['servicebinding.io'],
-      resources: ['clusterworkloadresourcemappings'],
-      verbs: ['get', 'list', 'watch'],
-    },
-    { apiGroups: [''], resources: ['secrets'], verbs: ['get', 'list', 'watch'] },
-    { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'update', 'patch'] },
-    {
-      apiGroups: ['apps'],
-      resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
-      verbs: ['get', 'list', 'watch', 'update', 'patch'],
-    },
-    {
-      apiGroups: ['batch'],
-      resources: ['jobs', 'cronjobs'],
-      verbs: ['get', 'list', 'watch', 'update', 'patch'],
-    },
-    { apiGroups: [group], resources: ['rotatingbackends'], verbs: ['get', 'list', 'watch'] },
-  ],
-};
+/** Beyond the bundle's rules: list and watch on the service kind. */
+const suiteRules: PolicyRule[] = [
+  { apiGroups: [group], resources: ['rotatingbackends'], verbs: ['get', 'list', 'watch'] },
+];
 
 const secret = (name: string, password: string): KubeObject => ({
   ...secretType,
@@ -123,11 +83,8 @@ describe(
   'credential rotation through a watched Provisioned Service on a real API server',
   { skip: skipE2E },
   () => {
-    let cp: ControlPlane;
+    let env: ControllerEnvironment | undefined;
     let admin: KubeClient;
-    let controllerClient: KubeClient;
-    const stop = new AbortController();
-    let running: Promise<void> | undefined;
 
     const template = async (name: string): Promise<Template> =>
       (
@@ -165,52 +122,20 @@ describe(
 
     before(
       async () => {
-        cp = new ControlPlane();
-        await cp.start();
-        admin = cp.client();
-        await cp.installCRDs([serviceBindingCRD(), clusterWorkloadResourceMappingCRD(), backendCRD]);
-        await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-        await admin.create(controllerRole);
-        const user = await cp.addUser({ name: 'rotation-controller', groups: ['bindery:rotation'] });
-        await admin.create({
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'ClusterRoleBinding',
-          metadata: { name: 'bindery-rotation-e2e' },
-          roleRef: {
-            apiGroup: 'rbac.authorization.k8s.io',
-            kind: 'ClusterRole',
-            name: 'bindery-rotation-e2e',
-          },
-          subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'bindery:rotation' }],
-        });
-        controllerClient = KubeClient.fromKubeConfig({ kubeconfig: user.kubeconfigPath });
-        // RBAC reaches the authorizer a moment after it is written.
-        await eventually(async () => {
-          for (const type of [serviceBindingType, mappingType, deploymentType, secretType, backendType]) {
-            await controllerClient.list(type, { limit: 1 });
-          }
-        });
-        const manager = new Manager({
-          client: controllerClient,
+        env = await startControllerEnvironment({
           name: 'rotation',
-          log: pino({ level: process.env['BINDERY_E2E_LOG'] ?? 'silent' }),
-          metrics: false,
-          health: false,
+          namespace: ns,
+          crds: [backendCRD],
+          rules: suiteRules,
+          // The default poll interval (60 s) and Secret access (metadata), as installed.
+          controller: { ensureDefaultMappings: false },
         });
-        // The default poll interval (60 s) and Secret access (metadata), as installed.
-        addServiceBindingController(manager, { ensureDefaultMappings: false });
-        running = manager.start(stop.signal);
+        admin = env.admin;
       },
       { timeout: 30 * 60_000 },
     );
 
-    after(async () => {
-      stop.abort();
-      await running;
-      await controllerClient?.close();
-      await admin?.close();
-      await cp?.stop();
-    });
+    after(() => env?.stop());
 
     it('rollout opt-in: new data in the Secret the service names rolls the pod template, before and after .status.binding.name moves to a new Secret', async () => {
       await admin.create(secret('db-v1', 'one'));
