@@ -10,141 +10,36 @@
 // Each run gets a fresh control plane: namespaces are never finalized there, and a manager
 // that saw an earlier run's bindings would reconcile them too.
 //
-// Requests are counted in the manager's process on undici's `undici:request:create` diagnostics
-// channel (every HTTP request sent, retries included), and cross-checked with the API server's
+// The manager process is manager-child.ts, run from the packed, compiled packages as the image runs
+// it (manager-process.ts); `BENCH_MANAGER_FROM=sources` runs the TypeScript sources, and
+// `BENCH_MANAGER_ARGS='--max-semi-space-size=2 MALLOC_ARENA_MAX=2'` gives it Node flags and
+// environment variables (the words `sources`/`built` too).
+// Requests are counted in the manager's process on the HTTP client's diagnostics channels (every
+// request sent, retries included), and cross-checked with the API server's
 // `apiserver_request_total` for the writes only the manager makes (the bench process only creates
 // and watches).
 // Run: node bench/convergence.bench.ts [N] [runs] [burst|backlog]
-import { fork } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { subscribe } from 'node:diagnostics_channel';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ControlPlane } from '@bindery/controlplane';
-import { KubeClient, SharedInformer } from '@bindery/kube';
-import { benchDeployment, deploymentType } from './fixtures.ts';
-import type { KubeObject, TypeRef } from '@bindery/kube';
-import { Manager } from '@bindery/runtime';
+import { SharedInformer } from '@bindery/kube';
+import type { KubeClient, KubeObject, TypeRef } from '@bindery/kube';
 import {
-  addServiceBindingController,
   clusterWorkloadResourceMappingCRD,
   serviceBindingCRD,
   serviceBindingType,
 } from '@bindery/servicebinding';
-import { pino } from 'pino';
+import { benchDeployment, deploymentType } from './fixtures.ts';
+import { productionInstall, startManager, variants } from './manager-process.ts';
+import type { Counts, ManagerProcess, Variant } from './manager-process.ts';
 import { cpuSeconds, loadavg } from './proc.ts';
 import { machine, median } from './stats.ts';
 
 type Scenario = 'burst' | 'backlog';
-type Counts = Record<string, number>;
 
 const ns = 'bench-convergence';
 const secretType: TypeRef = { apiVersion: 'v1', kind: 'Secret' };
-
-/** What the manager's process reports when asked. */
-interface ChildReport {
-  requests: Counts;
-  reconciles: number;
-  reconcileErrors: number;
-  rssMiB: number;
-  /** The most the process ever held (`getrusage` maxrss). */
-  peakRssMiB: number;
-  heapUsedMiB: number;
-  /** ms since the last request was sent: the parent waits for quiet before the final count. */
-  quietMs: number;
-  cpuMs: number;
-}
-
-type ToChild = { type: 'report' } | { type: 'stop' };
-type FromChild = { type: 'ready'; syncedMs: number } | ({ type: 'report' } & ChildReport);
-
-if (process.argv[2] === '--child') await child(process.argv[3] as string);
-
-/** The manager, in its own process: only the ServiceBinding controller, as in production. */
-async function child(kubeconfig: string): Promise<never> {
-  const started = performance.now();
-  const requests: Counts = {};
-  let lastRequest = performance.now();
-  subscribe('undici:request:create', (message) => {
-    const { request } = message as { request: { method: string; path: string } };
-    const key = classify(request.method, request.path);
-    requests[key] = (requests[key] ?? 0) + 1;
-    lastRequest = performance.now();
-  });
-  const client = KubeClient.fromKubeConfig({ kubeconfig });
-  const manager = new Manager({
-    client,
-    name: 'servicebinding',
-    log: pino({ level: 'silent' }),
-    metrics: { host: '127.0.0.1', port: 0 },
-    health: { host: '127.0.0.1', port: 0 },
-  });
-  addServiceBindingController(manager);
-  const stop = new AbortController();
-  const running = manager.start(stop.signal);
-  // Synced: the ServiceBinding informer, 6 workload kinds, mappings and Secret metadata.
-  while (
-    manager.informers.informers().length < 9 ||
-    !manager.informers.informers().every((i) => i.hasSynced())
-  )
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  send({ type: 'ready', syncedMs: performance.now() - started });
-
-  process.on('message', (msg: ToChild) => {
-    if (msg.type === 'stop') {
-      stop.abort();
-      void running.finally(() => client.close()).finally(() => process.exit(0));
-      return;
-    }
-    void (async () => {
-      const reconcile = await manager.registry.getSingleMetric('controller_runtime_reconcile_total')?.get();
-      const errors = await manager.registry
-        .getSingleMetric('controller_runtime_reconcile_errors_total')
-        ?.get();
-      const sum = (values: Array<{ value: number }> | undefined): number =>
-        (values ?? []).reduce((n, v) => n + v.value, 0);
-      const mem = process.memoryUsage();
-      const cpu = process.cpuUsage();
-      send({
-        type: 'report',
-        requests: { ...requests },
-        reconciles: sum(reconcile?.values),
-        reconcileErrors: sum(errors?.values),
-        rssMiB: mem.rss / 2 ** 20,
-        peakRssMiB: process.resourceUsage().maxRSS / 1024,
-        heapUsedMiB: mem.heapUsed / 2 ** 20,
-        quietMs: performance.now() - lastRequest,
-        cpuMs: (cpu.user + cpu.system) / 1000,
-      });
-    })();
-  });
-  return new Promise<never>(() => undefined);
-}
-
-function send(msg: FromChild): void {
-  process.send?.(msg);
-}
-
-/** `VERB resource[/subresource]`, with LIST and WATCH told apart from GET; discovery lumped. */
-function classify(method: string, path: string): string {
-  const [p = '', query = ''] = path.split('?');
-  const s = p.split('/').filter(Boolean);
-  const prefix = s[0] === 'api' ? 2 : s[0] === 'apis' ? 3 : 0;
-  if (prefix === 0 || s.length <= prefix) return `${method} discovery`;
-  let rest = s.slice(prefix);
-  if (rest[0] === 'namespaces' && rest.length >= 3) rest = rest.slice(2);
-  const [resource, name, sub] = rest;
-  const verb =
-    method !== 'GET'
-      ? method
-      : /(^|&)watch=(true|1)/.test(query)
-        ? 'WATCH'
-        : name === undefined
-          ? 'LIST'
-          : 'GET';
-  return `${verb} ${resource ?? ''}${sub ? `/${sub}` : ''}`;
-}
 
 // ---- The bench process: control plane, objects, convergence -----------------------------------
 
@@ -309,12 +204,17 @@ interface RunFigures {
   load: string[];
 }
 
-async function oneRun(count: number, scenario: Scenario, concurrency: number): Promise<RunFigures> {
+async function oneRun(
+  count: number,
+  scenario: Scenario,
+  concurrency: number,
+  variant: Variant,
+): Promise<RunFigures> {
   const cp = new ControlPlane();
   await cp.start();
   const dir = await mkdtemp(join(tmpdir(), 'bindery-bench-'));
   const watchStop = new AbortController();
-  let manager: ChildProcess | undefined;
+  let manager: ManagerProcess | undefined;
   try {
     const admin = cp.client();
     await cp.installCRDs([serviceBindingCRD(), clusterWorkloadResourceMappingCRD()]);
@@ -332,31 +232,11 @@ async function oneRun(count: number, scenario: Scenario, concurrency: number): P
     }
     const serverBefore = await serverCounts(cp);
     const spawned = performance.now();
-    manager = fork(import.meta.filename, ['--child', kubeconfig], {
-      // `BENCH_MANAGER_ARGS='--max-old-space-size=96'`: Node flags for the manager process only.
-      execArgv: [
-        ...process.execArgv,
-        ...(process.env['BENCH_MANAGER_ARGS'] ?? '').split(' ').filter(Boolean),
-      ],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
+    manager = await startManager(kubeconfig, variant);
     const child = manager;
-    const inbox: Array<(msg: FromChild) => void> = [];
-    child.on('message', (msg: FromChild) => inbox.shift()?.(msg));
-    const receive = <K extends FromChild['type']>(type: K): Promise<Extract<FromChild, { type: K }>> =>
-      new Promise((resolve, reject) => {
-        inbox.push((msg) =>
-          msg.type === type ? resolve(msg as Extract<FromChild, { type: K }>) : reject(new Error(msg.type)),
-        );
-      });
-    const ask = async (): Promise<ChildReport> => {
-      const answer = receive('report');
-      child.send({ type: 'report' } satisfies ToChild);
-      return answer;
-    };
-    const { syncedMs } = await receive('ready');
+    const syncedMs = await child.ready;
     // Burst: the manager's start-up (discovery, the initial lists, the watches) is left out.
-    const idle = scenario === 'burst' ? await ask() : undefined;
+    const idle = scenario === 'burst' ? await child.report() : undefined;
     const before: Counts = idle?.requests ?? {};
 
     const cpuBefore = [
@@ -379,12 +259,12 @@ async function oneRun(count: number, scenario: Scenario, concurrency: number): P
     }, 30_000);
     const { allReadyAt, allProjectedAt } = await watch.done.finally(() => clearInterval(ticker));
     const convergedMs = performance.now() - start;
-    const atConverged = diff((await ask()).requests, before);
+    const atConverged = diff((await child.report()).requests, before);
     // Trailing reconciles (each write enqueues the binding again) are part of the cost.
-    let last = await ask();
+    let last = await child.report();
     while (last.quietMs < 3_000) {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      last = await ask();
+      last = await child.report();
     }
     const server = diff(await serverCounts(cp), serverBefore);
     const cpuAfter = [
@@ -392,9 +272,7 @@ async function oneRun(count: number, scenario: Scenario, concurrency: number): P
       await cpuSeconds(cp.pids.etcd, 'etcd'),
     ];
     load.push(await loadavg());
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.send({ type: 'stop' } satisfies ToChild);
-    await exited;
+    await child.stop();
     manager = undefined;
     return {
       convergedMs,
@@ -407,7 +285,7 @@ async function oneRun(count: number, scenario: Scenario, concurrency: number): P
       reconciles: last.reconciles,
       reconcileErrors: last.reconcileErrors,
       managerCpuMs: last.cpuMs - (idle?.cpuMs ?? 0),
-      managerRssMiB: last.rssMiB,
+      managerRssMiB: last.memory.rssMiB,
       managerPeakRssMiB: last.peakRssMiB,
       apiServerCpuMs: ((cpuAfter[0] ?? 0) - (cpuBefore[0] ?? 0)) * 1000,
       etcdCpuMs: ((cpuAfter[1] ?? 0) - (cpuBefore[1] ?? 0)) * 1000,
@@ -415,7 +293,7 @@ async function oneRun(count: number, scenario: Scenario, concurrency: number): P
       load,
     };
   } finally {
-    manager?.kill();
+    manager?.child.kill();
     watchStop.abort();
     await cp.stop();
     await rm(dir, { recursive: true, force: true });
@@ -428,9 +306,15 @@ const scenario = (process.argv[4] ?? 'burst') as Scenario;
 const concurrency = Number(process.env['BENCH_CONCURRENCY'] ?? 32);
 if (scenario !== 'burst' && scenario !== 'backlog') throw new Error(`unknown scenario ${String(scenario)}`);
 
+const [variant, ...others] = variants();
+if (!variant || others.length > 0) throw new Error('one manager variant per run (BENCH_MANAGER_ARGS)');
+console.log(
+  `manager: ${variant.from === 'built' ? 'built JavaScript' : 'TypeScript sources'}, ${variant.label}`,
+);
+if (variant.from === 'built') await productionInstall(variant.tree);
 const results: RunFigures[] = [];
 for (let run = 1; run <= runs; run++) {
-  const r = await oneRun(count, scenario, concurrency);
+  const r = await oneRun(count, scenario, concurrency, variant);
   results.push(r);
   const perBinding = (n: number): string => (n / count).toFixed(2);
   console.log(

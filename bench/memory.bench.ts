@@ -7,27 +7,26 @@
 // for 3 s. Namespaces, because the controller LISTs the binding's namespace on every reconcile
 // (see the convergence bench): 5,000 Deployments in one namespace would measure that instead.
 // Peak RSS is the kernel's high-water mark for the process (getrusage maxrss).
+// The manager runs from the packed, compiled packages as the image runs it (manager-process.ts);
+// `BENCH_MANAGER_FROM=sources`, or the word `sources` in a variant, runs the TypeScript sources.
+// `BENCH_MANAGER_VARIANTS='default;--max-semi-space-size=2 MALLOC_ARENA_MAX=2'`: the fresh managers
+// run round-robin over these Node flags and environment variables, `runs` times each.
 // `BENCH_HEAP_SNAPSHOT=<dir>` writes a heap snapshot of the first fresh manager once idle, after
 // the GC and the measurement.
 // Run: node bench/memory.bench.ts [B] [NS] [runs]
-import { fork } from 'node:child_process';
-import { subscribe } from 'node:diagnostics_channel';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeHeapSnapshot } from 'node:v8';
 import { ControlPlane } from '@bindery/controlplane';
-import { KubeClient } from '@bindery/kube';
-import { benchDeployment, deploymentType } from './fixtures.ts';
-import type { KubeObject, TypeRef } from '@bindery/kube';
-import { Manager } from '@bindery/runtime';
+import type { KubeClient, KubeObject, TypeRef } from '@bindery/kube';
 import {
-  addServiceBindingController,
   clusterWorkloadResourceMappingCRD,
   serviceBindingCRD,
   serviceBindingType,
 } from '@bindery/servicebinding';
-import { pino } from 'pino';
+import { benchDeployment, deploymentType } from './fixtures.ts';
+import { productionInstall, startManager, variants } from './manager-process.ts';
+import type { Variant } from './manager-process.ts';
 import { machine, median } from './stats.ts';
 
 const secretType: TypeRef = { apiVersion: 'v1', kind: 'Secret' };
@@ -50,135 +49,54 @@ interface ChildFigures {
   cpuMs: number;
 }
 
-if (process.argv[2] === '--child') {
-  const [kubeconfig, bindings] = process.argv.slice(3) as [string, string];
-  process.send?.(await child(kubeconfig, Number(bindings)));
-  process.exit(0);
-}
-
-/** A fresh manager with the ServiceBinding controller, measured once it has nothing left to do. */
-async function child(kubeconfig: string, bindings: number): Promise<ChildFigures> {
-  const gc = (globalThis as { gc?: () => void }).gc;
-  if (!gc) throw new Error('the child runs with --expose-gc');
-  const started = performance.now();
-  let requests = 0;
-  let lastRequest = started;
-  subscribe('undici:request:create', () => {
-    requests++;
-    lastRequest = performance.now();
-  });
-  const client = KubeClient.fromKubeConfig({ kubeconfig });
-  const manager = new Manager({
-    client,
-    name: 'servicebinding',
-    log: pino({ level: 'silent' }),
-    metrics: { host: '127.0.0.1', port: 0 },
-    health: { host: '127.0.0.1', port: 0 },
-  });
-  const controller = addServiceBindingController(manager);
-  const stop = new AbortController();
-  const running = manager.start(stop.signal);
-  const reconciles = async (): Promise<number> => {
-    const metric = await manager.registry.getSingleMetric('controller_runtime_reconcile_total')?.get();
-    return (metric?.values ?? []).reduce((n, v) => n + v.value, 0);
-  };
-  let reported = started;
-  for (;;) {
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    const informers = manager.informers.informers();
-    const n = await reconciles();
-    if (performance.now() - reported > 30_000) {
-      reported = performance.now();
-      console.error(`  manager: ${n} reconciles, ${requests} requests, queue ${controller.queue.length}`);
-    }
-    if (
-      informers.length >= 9 &&
-      informers.every((i) => i.hasSynced()) &&
-      n >= bindings &&
-      controller.queue.length === 0 &&
-      performance.now() - lastRequest >= 3_000
-    )
-      break;
-  }
-  const before = process.memoryUsage();
-  gc();
-  const after = process.memoryUsage();
-  const snapshotDir = process.env['BENCH_HEAP_SNAPSHOT'];
-  if (snapshotDir)
-    console.error(
-      `  heap snapshot: ${writeHeapSnapshot(join(snapshotDir, `manager-${process.pid}.heapsnapshot`))}`,
-    );
-  const cpu = process.cpuUsage();
-  const cached: Record<string, number> = {};
-  for (const i of manager.informers.informers()) {
-    cached[i.type.kind] = (cached[i.type.kind] ?? 0) + i.indexer.size;
-  }
-  const figures: ChildFigures = {
-    idleMs: lastRequest - started,
-    reconciles: await reconciles(),
-    requests,
-    cached,
-    rssMiB: before.rss / 2 ** 20,
-    peakRssMiB: process.resourceUsage().maxRSS / 1024,
-    heapUsedMiB: before.heapUsed / 2 ** 20,
-    rssAfterGcMiB: after.rss / 2 ** 20,
-    heapUsedAfterGcMiB: after.heapUsed / 2 ** 20,
-    externalMiB: after.external / 2 ** 20,
-    cpuMs: (cpu.user + cpu.system) / 1000,
-  };
-  stop.abort();
-  await running;
-  await client.close();
-  return figures;
-}
-
-/** How a manager process is started: Node flags and environment variables. */
-interface Variant {
-  label: string;
-  execArgv: string[];
-  env: Record<string, string>;
-}
-
 /**
- * `BENCH_MANAGER_ARGS='--max-semi-space-size=4 MALLOC_ARENA_MAX=2'`: Node flags and environment
- * for the manager processes only. `BENCH_MANAGER_VARIANTS='default;--max-semi-space-size=4'`: several
- * such, `;`-separated; the fresh managers run round-robin over them, `runs` times each.
+ * A fresh manager, measured once it has nothing left to do: caches synced, at least one reconcile
+ * per binding, work queue empty, no API request for 3 s.
  */
-function variants(): Variant[] {
-  const spec = process.env['BENCH_MANAGER_VARIANTS'] ?? process.env['BENCH_MANAGER_ARGS'] ?? 'default';
-  return spec.split(';').map((label) => {
-    const words = label
-      .trim()
-      .split(' ')
-      .filter((w) => w !== '' && w !== 'default');
-    const env: Record<string, string> = {};
-    for (const w of words.filter((w) => /^[A-Z_]+=/.test(w))) {
-      const [k = '', v = ''] = w.split('=');
-      env[k] = v;
-    }
-    return { label: label.trim(), execArgv: words.filter((w) => !/^[A-Z_]+=/.test(w)), env };
-  });
-}
-
-function runChild(
+async function runChild(
   kubeconfig: string,
   bindings: number,
   variant: Variant,
   snapshot = false,
 ): Promise<ChildFigures> {
-  const { BENCH_HEAP_SNAPSHOT: snapshotDir, ...env } = process.env;
-  const p = fork(import.meta.filename, ['--child', kubeconfig, String(bindings)], {
+  const manager = await startManager(kubeconfig, {
+    ...variant,
     execArgv: ['--expose-gc', ...variant.execArgv],
-    env: { ...env, ...variant.env, ...(snapshot && snapshotDir ? { BENCH_HEAP_SNAPSHOT: snapshotDir } : {}) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  return new Promise((resolve, reject) => {
-    let figures: ChildFigures | undefined;
-    p.once('message', (m: ChildFigures) => (figures = m));
-    p.once('exit', (code) =>
-      figures ? resolve(figures) : reject(new Error(`manager process exited with ${code} and no figures`)),
-    );
-  });
+  try {
+    await manager.ready;
+    let reported = performance.now();
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const r = await manager.report();
+      const requests = Object.values(r.requests).reduce((a, b) => a + b, 0);
+      if (performance.now() - reported > 30_000) {
+        reported = performance.now();
+        console.error(`  manager: ${r.reconciles} reconciles, ${requests} requests, queue ${r.queueLength}`);
+      }
+      if (r.synced && r.reconciles >= bindings && r.queueLength === 0 && r.quietMs >= 3_000) break;
+    }
+    const snapshotDir = process.env['BENCH_HEAP_SNAPSHOT'];
+    const r = await manager.report({
+      gc: true,
+      ...(snapshot && snapshotDir ? { heapSnapshotDir: snapshotDir } : {}),
+    });
+    return {
+      idleMs: r.lastRequestMs,
+      reconciles: r.reconciles,
+      requests: Object.values(r.requests).reduce((a, b) => a + b, 0),
+      cached: r.cached,
+      rssMiB: r.memory.rssMiB,
+      peakRssMiB: r.peakRssMiB,
+      heapUsedMiB: r.memory.heapUsedMiB,
+      rssAfterGcMiB: r.afterGc?.rssMiB ?? Number.NaN,
+      heapUsedAfterGcMiB: r.afterGc?.heapUsedMiB ?? Number.NaN,
+      externalMiB: r.afterGc?.externalMiB ?? Number.NaN,
+      cpuMs: r.cpuMs,
+    };
+  } finally {
+    await manager.stop();
+  }
 }
 
 // ---- The bench process ---------------------------------------------------------------------------
@@ -248,6 +166,9 @@ const namespaces = Number(process.argv[3] ?? 50);
 const runs = Number(process.argv[4] ?? 3);
 const concurrency = Number(process.env['BENCH_CONCURRENCY'] ?? 32);
 
+const all = variants();
+// Built before the control plane starts, so the build's minutes are not spent with it running.
+for (const v of all) if (v.from === 'built') await productionInstall(v.tree);
 const cp = new ControlPlane();
 await cp.start();
 const dir = await mkdtemp(join(tmpdir(), 'bindery-bench-'));
@@ -276,7 +197,6 @@ try {
       `load ${await loadavg()}`,
   );
 
-  const all = variants();
   const first = await runChild(kubeconfig, bindings, all[0] as Variant);
   let state = await convergence(admin);
   console.log(

@@ -1,12 +1,15 @@
 // What a process costs before it does anything: RSS and V8 heap after importing a module (and a
 // full GC), and the time the import took, each in a fresh Node process. The child is plain
 // JavaScript (`node -e`), so the TypeScript type stripper is loaded only when a scenario imports
-// a .ts file (`@bindery/*` are TypeScript sources, run as they are).
+// a .ts file (`@bindery/*` from the checkout are TypeScript sources, run as they are). The
+// "built" scenarios import the same packages compiled and installed from their tarballs, as the
+// image runs them (bench/manager-process.ts; built once per tree, then cached).
 // Run: node bench/startup.bench.ts [runs]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { productionInstall } from './manager-process.ts';
 import { machine, median } from './stats.ts';
 
 interface Figures {
@@ -21,7 +24,11 @@ const dir = mkdtempSync(join(tmpdir(), 'bindery-startup-'));
 const emptyTs = join(dir, 'empty.ts');
 writeFileSync(emptyTs, 'const x: number = 1;\nexport default x;\n');
 
-const scenarios: Array<[string, string[]]> = [
+const sourcesDir = join(import.meta.dirname, '..', 'packages', 'servicebinding');
+const builtDir = await productionInstall();
+
+/** Name, modules imported, and the directory bare names resolve from. */
+const scenarios: Array<[string, string[]] | [string, string[], string]> = [
   ['node, nothing imported', []],
   ['one empty .ts file (the type stripper)', [emptyTs]],
   ['undici', ['undici']],
@@ -33,9 +40,12 @@ const scenarios: Array<[string, string[]]> = [
   ['@bindery/kube', ['@bindery/kube']],
   ['@bindery/runtime', ['@bindery/runtime']],
   ['@bindery/servicebinding (the manager)', ['@bindery/servicebinding']],
+  ['@bindery/kube, built', ['@bindery/kube'], builtDir],
+  ['@bindery/runtime, built', ['@bindery/runtime'], builtDir],
+  ['@bindery/servicebinding (the manager), built', ['@bindery/servicebinding'], builtDir],
 ];
 
-function measure(modules: string[]): Figures | undefined {
+function measure(modules: string[], cwd = sourcesDir): Figures | undefined {
   const script = `
     const started = performance.now();
     for (const m of ${JSON.stringify(modules)}) await import(m);
@@ -46,7 +56,7 @@ function measure(modules: string[]): Figures | undefined {
   try {
     const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], {
       // Bare names resolve from the servicebinding package, which depends on all the others.
-      cwd: join(import.meta.dirname, '..', 'packages', 'servicebinding'),
+      cwd,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'ignore'],
       timeout: 120_000,
@@ -60,8 +70,8 @@ function measure(modules: string[]): Figures | undefined {
 try {
   const results = new Map<string, Figures[]>(scenarios.map(([name]) => [name, []]));
   for (let run = 0; run < runs; run++) {
-    for (const [name, modules] of scenarios) {
-      const figures = measure(modules);
+    for (const [name, modules, cwd] of scenarios) {
+      const figures = measure(modules, cwd);
       if (figures) results.get(name)?.push(figures);
     }
   }
