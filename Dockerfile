@@ -1,37 +1,53 @@
 # syntax=docker/dockerfile:1
-# The Bindery controller image. Node.js 24 runs the TypeScript sources as they are (type
-# stripping), so there is no compile step: the build stage only installs production dependencies.
+# The Bindery controller image: the production packages compiled to JavaScript and installed from
+# their npm tarballs, as a user would install them. Running built JavaScript rather than the
+# TypeScript sources saves the type stripper (about 18 MiB of RSS) and start-up time
+# (docs/benchmarks.md, "Where the manager's memory goes").
 #   docker build -t bindery:0.1.0 .
 # Entrypoint: the `bindery` CLI; the install bundle passes `manager` and its flags (docs/install.md).
 
 # Pinned by tag; pin by digest too (node:24.21.0-bookworm-slim@sha256:…) in a release pipeline.
 ARG NODE_IMAGE=node:24.21.0-bookworm-slim
 
-FROM ${NODE_IMAGE} AS build
-WORKDIR /app
+# 1. Compile and pack: `npm run pack:production` type-checks the packages with tsc and packs each
+# production package (kube, osb-broker, runtime, osb, bindings, servicebinding) with its
+# package.json pointing at dist/.
+FROM ${NODE_IMAGE} AS pack
+WORKDIR /src
 # Manifests first, so the dependency layer is rebuilt only when they change. Every workspace's
-# package.json is needed for `npm ci` to accept the lock file, even one whose sources are not shipped.
-COPY package.json package-lock.json ./
+# package.json is needed for `npm ci` to accept the lock file.
+COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY packages/kube/package.json packages/kube/
 COPY packages/controlplane/package.json packages/controlplane/
 COPY packages/runtime/package.json packages/runtime/
 COPY packages/bindings/package.json packages/bindings/
 COPY packages/servicebinding/package.json packages/servicebinding/
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
-# The layers the controller is made of; controlplane (tests and dev mode) is left out. Tests are
-# kept out by .dockerignore.
-COPY packages/kube/src packages/kube/src
-COPY packages/runtime/src packages/runtime/src
-COPY packages/bindings/src packages/bindings/src
-COPY packages/servicebinding/src packages/servicebinding/src
+COPY packages/osb-broker/package.json packages/osb-broker/
+COPY packages/osb/package.json packages/osb/
+RUN npm ci --ignore-scripts --no-audit --no-fund
+# Sources and READMEs (tests are kept out by .dockerignore). controlplane's sources are compiled
+# against (`bindery dev` imports it) but not packed.
+COPY packages packages
+RUN node packages/servicebinding/src/cli/pack.ts /tarballs
+
+# 2. Install the tarballs with their production dependencies only, as `npm install` would for a user.
+FROM ${NODE_IMAGE} AS install
+WORKDIR /app
+COPY --from=pack /tarballs /tarballs
+RUN echo '{ "name": "bindery-image", "private": true }' > package.json \
+  && npm install --omit=dev --no-audit --no-fund /tarballs/*.tgz \
+  && npm cache clean --force
 
 FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
+# Two malloc arenas instead of one per thread: less memory held for Node's worker threads, at no
+# CPU cost measured (docs/benchmarks.md). The install bundle sets it as well.
+ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 # Owned by root and not writable by the process; the pod also mounts the root filesystem read-only.
-COPY --from=build /app /app
+COPY --from=install /app /app
 # The base image's unprivileged `node` user, by number so that runAsNonRoot can verify it.
 USER 1000:1000
 EXPOSE 9443 8080 8081
-ENTRYPOINT ["node", "packages/servicebinding/src/cli.ts"]
+ENTRYPOINT ["node", "/app/node_modules/@bindery/servicebinding/dist/cli.js"]
 CMD ["manager"]
