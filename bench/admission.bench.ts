@@ -31,6 +31,7 @@ import type { IncomingMessage } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ControlPlane } from '@bindery/controlplane';
 import { KubeClient, isNotFound } from '@bindery/kube';
 import { benchDeployment } from './fixtures.ts';
@@ -176,8 +177,7 @@ async function child(kubeconfig: string): Promise<never> {
   });
   const stop = new AbortController();
   const running = manager.start(stop.signal);
-  while (!webhooks.index.hasSynced() || !webhookServer.ready())
-    await new Promise((resolve) => setTimeout(resolve, 20));
+  while (!webhooks.index.hasSynced() || !webhookServer.ready()) await sleep(20);
   send({ type: 'ready' });
 
   let cpu = process.cpuUsage();
@@ -310,7 +310,7 @@ async function configured(client: KubeClient): Promise<{ kind: string; name: str
     } catch (err) {
       if (!isNotFound(err) || attempt > 300) throw err;
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 
@@ -328,7 +328,7 @@ async function untilAdmission(client: KubeClient, mutated: boolean): Promise<voi
       if (performance.now() > deadline) throw err;
     }
     if (performance.now() > deadline) throw new Error(`the interceptor is still ${mutated ? 'off' : 'on'}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 

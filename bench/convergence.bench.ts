@@ -22,6 +22,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ControlPlane } from '@bindery/controlplane';
 import { SharedInformer } from '@bindery/kube';
 import type { KubeClient, KubeObject, TypeRef } from '@bindery/kube';
@@ -263,7 +264,7 @@ async function oneRun(
     // Trailing reconciles (each write enqueues the binding again) are part of the cost.
     let last = await child.report();
     while (last.quietMs < 3_000) {
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await sleep(1_000);
       last = await child.report();
     }
     const server = diff(await serverCounts(cp), serverBefore);

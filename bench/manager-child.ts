@@ -11,6 +11,7 @@
 // by one of them), every request sent, retries included.
 // Run by the benches only: node bench/manager-child.ts <kubeconfig>
 import { subscribe } from 'node:diagnostics_channel';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { writeHeapSnapshot } from 'node:v8';
 import { KubeClient } from '@bindery/kube';
 import { Manager } from '@bindery/runtime';
@@ -111,7 +112,7 @@ async function main(kubeconfig: string): Promise<void> {
     const informers = manager.informers.informers();
     return informers.length >= 9 && informers.every((i) => i.hasSynced());
   };
-  while (!synced()) await new Promise((resolve) => setTimeout(resolve, 20));
+  while (!synced()) await sleep(20);
   process.send?.({ type: 'ready', syncedMs: performance.now() - started } satisfies FromManager);
 
   const sum = async (metric: string): Promise<number> => {

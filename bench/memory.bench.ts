@@ -17,6 +17,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ControlPlane } from '@bindery/controlplane';
 import type { KubeClient, KubeObject, TypeRef } from '@bindery/kube';
 import {
@@ -67,7 +68,7 @@ async function runChild(
     await manager.ready;
     let reported = performance.now();
     for (;;) {
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500);
       const r = await manager.report();
       const requests = Object.values(r.requests).reduce((a, b) => a + b, 0);
       if (performance.now() - reported > 30_000) {

@@ -10,6 +10,7 @@
 // …/status of the two kinds: only the manager writes status).
 // Run: node bench/osb.bench.ts [N] [runs]
 import { subscribe } from 'node:diagnostics_channel';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ControlPlane } from '@bindery/controlplane';
 import type { KubeClient, KubeObject } from '@bindery/kube';
 import { OsbClient, addOsbPlatformControllers, apiVersion, osbCRDs, osbClientBrokerApi } from '@bindery/osb';
@@ -123,7 +124,7 @@ async function run(): Promise<RunResult> {
       if (instances === n && bindings === n) break;
       if (Date.now() > deadline)
         throw new Error(`not Ready after 30 min: ${instances} instances, ${bindings} bindings`);
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
     const seconds = (performance.now() - started) / 1000;
     const metric = await sample.registry.getSingleMetric('osb_broker_requests_total')?.get();

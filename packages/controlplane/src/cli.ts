@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { errorMessage } from '@bindery/kube';
 import { locateBinaries } from './build.ts';
 import { ControlPlane } from './controlplane.ts';
 import { ETCD_VERSION, KUBERNETES_VERSION } from './versions.ts';
@@ -83,7 +84,7 @@ async function start(kubeconfigPath: string, verbose: boolean): Promise<number> 
 main(process.argv.slice(2)).then(
   (code) => (process.exitCode = code),
   (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`${errorMessage(err)}\n`);
     process.exitCode = 1;
   },
 );

@@ -98,6 +98,28 @@ export function splitObjectKey(key: string): { namespace?: string; name: string 
   return slash < 0 ? { name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
 }
 
+/**
+ * `Kind.group` (`Deployment.apps`), or `Kind` in the core group: how Kubernetes names a kind across its
+ * versions (apimachinery's `GroupKind.String()`), e.g. to key what is watched per kind.
+ */
+export function groupKind(type: TypeRef): string {
+  const { group } = parseApiVersion(type.apiVersion);
+  return group === '' ? type.kind : `${type.kind}.${group}`;
+}
+
+/**
+ * The `ObjectRef` of an object. `type` stands in for an `apiVersion`/`kind` the object lacks (items of
+ * a list, or objects decoded by a typed client, often carry neither).
+ */
+export function refOf(obj: KubeObject, type?: TypeRef): ObjectRef {
+  return {
+    apiVersion: obj.apiVersion ?? type?.apiVersion ?? '',
+    kind: obj.kind ?? type?.kind ?? '',
+    name: obj.metadata.name ?? '',
+    ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
+  };
+}
+
 export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

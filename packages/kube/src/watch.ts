@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubeClient, WatchEvent } from './client.ts';
-import { isGone, StatusError } from './errors.ts';
+import { errorMessage, isGone, StatusError } from './errors.ts';
 import type { KubeObject, TypeRef } from './object.ts';
 
 /** Where the Reflector's events go: the informer's store. */
@@ -102,7 +102,7 @@ export class Reflector<T extends KubeObject = KubeObject> {
       } catch (err) {
         if (signal.aborted) break;
         this.#state.consecutiveFailures++;
-        this.#state.lastError = err instanceof Error ? err.message : String(err);
+        this.#state.lastError = errorMessage(err);
         this.#options.onError?.(err);
         if (isGone(err) || isTooLargeResourceVersion(err)) {
           // History is gone: list afresh at once, no backoff.

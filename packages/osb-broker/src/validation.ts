@@ -2,16 +2,13 @@
 // the right type (400 naming the field), unknown fields dropped. Then the catalog checks: the ids name a
 // service and one of its plans, `maintenance_info` matches, and parameters satisfy the plan's schema.
 
+import { isObject } from '@bindery/kube';
 import type { BindBody, JsonObject, PreviousValues, ProvisionBody, UpdateBody } from './broker.ts';
 import type { JsonSchema, MaintenanceInfo, ServicePlan } from './catalog.ts';
 import { BrokerError } from './errors.ts';
 import { validateParameters } from './schemas.ts';
 
 const bad = (description: string): BrokerError => BrokerError.badRequest(description);
-
-function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function requiredString(body: JsonObject, field: string): string {
   const value = body[field];

@@ -4,7 +4,7 @@
 // creates or updates a partial object: a PUT of a view would drop every field the view
 // does not name.
 
-import { isObject } from '@bindery/kube';
+import { isObject, refOf } from '@bindery/kube';
 import type {
   GetOptions,
   KubeList,
@@ -78,7 +78,7 @@ export class DuckClient<T extends KubeObject = KubeObject> {
   ): Promise<T | undefined> {
     const ops = duckPatch(original, desired);
     if (ops.length === 0) return undefined;
-    return this.patch(refOf(original), ops, options);
+    return this.patch(patchRef(original), ops, options);
   }
 }
 
@@ -103,16 +103,11 @@ export function duckPatch(original: KubeObject, desired: KubeObject): JsonPatchO
   return [{ op: 'replace', path: '/metadata/resourceVersion', value: resourceVersion }, ...ops];
 }
 
-function refOf(obj: KubeObject): ObjectRef {
+function patchRef(obj: KubeObject): ObjectRef {
   if (!obj.apiVersion || !obj.kind || !obj.metadata.name) {
     throw new Error('a duck patch needs the object’s apiVersion, kind and metadata.name');
   }
-  return {
-    apiVersion: obj.apiVersion,
-    kind: obj.kind,
-    name: obj.metadata.name,
-    ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
-  };
+  return refOf(obj);
 }
 
 // ---- The PodSpec-able duck type ----------------------------------------------------------------

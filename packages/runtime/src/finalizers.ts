@@ -2,7 +2,8 @@
 // carries `resourceVersion`: the patch is optimistic, so a finalizer list read
 // from a stale cache fails with 409 instead of dropping someone else's finalizer.
 
-import type { KubeObject, ObjectRef } from '@bindery/kube';
+import { refOf } from '@bindery/kube';
+import type { KubeObject } from '@bindery/kube';
 import type { ReconcileContext } from './reconciler.ts';
 
 /** Adds `finalizer` to the resource if it is missing. */
@@ -35,12 +36,7 @@ async function ensureFinalizer(
   const config = ctx.originalConfig;
   const current = resource.metadata.finalizers ?? [];
   const finalizers = add ? [...current, finalizer] : current.filter((f) => f !== finalizer);
-  const ref: ObjectRef = {
-    apiVersion: resource.apiVersion ?? ctx.resourceType.apiVersion,
-    kind: resource.kind ?? ctx.resourceType.kind,
-    name: resource.metadata.name ?? '',
-    ...(resource.metadata.namespace ? { namespace: resource.metadata.namespace } : {}),
-  };
+  const ref = refOf(resource, ctx.resourceType);
   const patch = { metadata: { finalizers, resourceVersion: resource.metadata.resourceVersion } };
   ctx.log.info({ finalizer }, add ? 'adding finalizer' : 'removing finalizer');
   let patched: KubeObject;

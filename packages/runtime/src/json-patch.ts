@@ -2,6 +2,7 @@
 // Admission webhooks answer with a JSON Patch; CastResource and the mutation
 // cache of ResourceManager use them to carry changes from one object to another.
 
+import { isObject } from '@bindery/kube';
 import { deepCopy, deepEqual } from './equality.ts';
 
 export type JsonPatchOperation =
@@ -20,10 +21,6 @@ export function escapePointer(segment: string): string {
 
 function unescapePointer(segment: string): string {
   return segment.replaceAll('~1', '/').replaceAll('~0', '~');
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**
@@ -61,7 +58,7 @@ function diffInto(ops: JsonPatchOperation[], path: string[], a: unknown, b: unkn
   if (a === b) return;
   // Containers are walked without comparing them whole first: an equal subtree yields no
   // operations anyway, and comparing at every level would cost O(size × depth).
-  if (isPlainObject(a) && isPlainObject(b)) {
+  if (isObject(a) && isObject(b)) {
     for (const key of Object.keys(a)) {
       if (a[key] !== undefined && ownValue(b, key) === undefined)
         ops.push({ op: 'remove', path: pointer(path, key) });
@@ -129,7 +126,7 @@ function getAt(root: unknown, segments: string[]): unknown {
     if (Array.isArray(cur)) {
       const i = arrayIndex(s, cur.length, false);
       cur = cur[i];
-    } else if (isPlainObject(cur) && Object.hasOwn(cur, s)) {
+    } else if (isObject(cur) && Object.hasOwn(cur, s)) {
       cur = cur[s];
     } else {
       throw new Error(`"${s}" does not exist`);
@@ -176,7 +173,7 @@ function add(root: unknown, segments: string[], value: unknown): unknown {
   const parent = getAt(root, segments.slice(0, -1));
   const last = segments[segments.length - 1] as string;
   if (Array.isArray(parent)) parent.splice(arrayIndex(last, parent.length, true), 0, value);
-  else if (isPlainObject(parent)) setKey(parent, last, value);
+  else if (isObject(parent)) setKey(parent, last, value);
   else throw new Error('parent is not a container');
   return root;
 }
@@ -189,7 +186,7 @@ function remove(root: unknown, segments: string[]): { root: unknown; value: unkn
     const value: unknown = parent.splice(arrayIndex(last, parent.length, false), 1)[0];
     return { root, value };
   }
-  if (isPlainObject(parent) && Object.hasOwn(parent, last)) {
+  if (isObject(parent) && Object.hasOwn(parent, last)) {
     const value = parent[last];
     delete parent[last];
     return { root, value };
@@ -204,7 +201,7 @@ function remove(root: unknown, segments: string[]): { root: unknown; value: unkn
  */
 export function createMergePatch(from: unknown, to: unknown): unknown {
   if (deepEqual(from, to)) return undefined;
-  if (!isPlainObject(from) || !isPlainObject(to)) return deepCopy(to);
+  if (!isObject(from) || !isObject(to)) return deepCopy(to);
   const patch: Record<string, unknown> = {};
   for (const key of Object.keys(from)) {
     if (from[key] !== undefined && ownValue(to, key) === undefined) setKey(patch, key, null);
@@ -221,8 +218,8 @@ export function createMergePatch(from: unknown, to: unknown): unknown {
 
 /** Applies a JSON Merge Patch to a copy of `target` (RFC 7386). */
 export function applyMergePatch<T = unknown>(target: unknown, patch: unknown): T {
-  if (!isPlainObject(patch)) return deepCopy(patch) as T;
-  const out: Record<string, unknown> = isPlainObject(target) ? deepCopy(target) : {};
+  if (!isObject(patch)) return deepCopy(patch) as T;
+  const out: Record<string, unknown> = isObject(target) ? deepCopy(target) : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) delete out[key];
     else if (value !== undefined)

@@ -1,7 +1,7 @@
 // Creates, updates and deletes one managed object so it matches what is desired
 // (reconciler.io's ResourceManager / UpdatingObjectManager).
 
-import { describeObject, isNotFound, LruCache } from '@bindery/kube';
+import { describeObject, isNotFound, LruCache, refOf } from '@bindery/kube';
 import type { KubeObject, ObjectRef, TypeRef } from '@bindery/kube';
 import { deepCopy, deepEqual } from './equality.ts';
 import { addFinalizer, clearFinalizer } from './finalizers.ts';
@@ -251,21 +251,11 @@ export class ResourceManager<C extends KubeObject> {
   }
 
   #ref(obj: C): ObjectRef {
-    return {
-      apiVersion: obj.apiVersion ?? this.#options.type.apiVersion,
-      kind: this.#kind(obj),
-      name: obj.metadata.name ?? '',
-      ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
-    };
+    return refOf(obj, this.#options.type);
   }
 
   #by(ctx: ReconcileContext, resource: KubeObject): ObjectRef {
-    return {
-      apiVersion: resource.apiVersion ?? ctx.resourceType.apiVersion,
-      kind: resource.kind ?? ctx.resourceType.kind,
-      name: resource.metadata.name ?? '',
-      ...(resource.metadata.namespace ? { namespace: resource.metadata.namespace } : {}),
-    };
+    return refOf(resource, ctx.resourceType);
   }
 
   #sanitize(obj: C): unknown {

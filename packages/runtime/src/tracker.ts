@@ -3,7 +3,7 @@
 // type maps a change of B to a request for A. Entries are leases: a dependency
 // not re-tracked within the lease is forgotten, so stale ones do not pile up.
 
-import { parseApiVersion, parseSelector } from '@bindery/kube';
+import { groupKind, parseApiVersion, parseSelector, refOf } from '@bindery/kube';
 import type { Clock, KubeObject, ObjectRef, Selector, TypeRef } from '@bindery/kube';
 import type { Config, TrackReference, Tracker as TrackerContract } from './config.ts';
 import type { MapFunc, Request, SetupContext } from './reconciler.ts';
@@ -31,9 +31,9 @@ interface SelectorEntry {
 
 const defaultLeaseMs = 20 * 60 * 60 * 1000;
 
-/** `group/kind/namespace`: versions of one kind are the same objects. */
+/** `Kind.group/namespace`: versions of one kind are the same objects. */
 function groupKindNamespace(type: TypeRef, namespace: string | undefined): string {
-  return `${parseApiVersion(type.apiVersion).group}/${type.kind}/${namespace ?? ''}`;
+  return `${groupKind(type)}/${namespace ?? ''}`;
 }
 
 function observerKey(by: ObjectRef): string {
@@ -82,15 +82,7 @@ export class Tracker implements TrackerContract {
     if (!obj.apiVersion || !obj.kind || !obj.metadata.name) {
       throw new Error('track object: apiVersion, kind and metadata.name are required');
     }
-    this.trackReference(
-      {
-        apiVersion: obj.apiVersion,
-        kind: obj.kind,
-        name: obj.metadata.name,
-        ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
-      },
-      by,
-    );
+    this.trackReference(refOf(obj), by);
   }
 
   getObservers(obj: KubeObject): Request[] {

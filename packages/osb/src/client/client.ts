@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Agent, request as undiciRequest } from 'undici';
 import type { Dispatcher } from 'undici';
-import { isObject } from '@bindery/kube';
+import { errorMessage, isObject } from '@bindery/kube';
 import { parseRetryAfter } from '../operations/polling.ts';
 import {
   OsbHttpError,
@@ -454,7 +454,7 @@ function describe(err: unknown): string {
   const code = (err as { code?: unknown }).code;
   const cause = err instanceof Error ? err.cause : undefined;
   const causeCode = (cause as { code?: unknown } | undefined)?.code;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   return [typeof code === 'string' ? code : typeof causeCode === 'string' ? causeCode : undefined, message]
     .filter((s) => s !== undefined)
     .join(': ');

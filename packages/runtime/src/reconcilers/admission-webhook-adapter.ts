@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { StatusError, isObject } from '@bindery/kube';
+import { StatusError, errorMessage, isObject } from '@bindery/kube';
 import type { KubeObject, TypeRef } from '@bindery/kube';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
@@ -133,7 +133,7 @@ export class AdmissionWebhookAdapter<T extends KubeObject> {
         response.allowed = false;
         response.status ??= {
           code: err instanceof StatusError ? err.code : 500,
-          message: `${this.name}: ${err instanceof Error ? err.message : JSON.stringify(err)}`,
+          message: `${this.name}: ${errorMessage(err)}`,
         };
         return { response };
       }

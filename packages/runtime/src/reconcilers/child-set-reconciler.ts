@@ -1,3 +1,4 @@
+import { errorMessage } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { addFinalizer, clearFinalizer } from '../finalizers.ts';
 import type { ReconcileContext, SetupContext, SubReconciler } from '../reconciler.ts';
@@ -31,10 +32,7 @@ export function aggregateChildErrors<C extends KubeObject>(result: ChildSetResul
   const errors = result.children.flatMap((c) => (c.err === undefined ? [] : [c.err]));
   if (errors.length === 0) return undefined;
   if (errors.length === 1 && errors[0] instanceof Error) return errors[0];
-  return new AggregateError(
-    errors,
-    errors.map((e) => (e instanceof Error ? e.message : JSON.stringify(e))).join('; '),
-  );
+  return new AggregateError(errors, errors.map((e) => errorMessage(e)).join('; '));
 }
 
 export interface ChildSetReconcilerOptions<T extends KubeObject, C extends KubeObject> extends ChildOptions<

@@ -8,6 +8,7 @@ import {
   isInvalid,
   isNotFound,
   parseApiVersion,
+  refOf,
 } from '@bindery/kube';
 import type { KubeObject, ListOptions, OwnerReference, TypeRef } from '@bindery/kube';
 import { deepCopy } from '../equality.ts';
@@ -195,15 +196,10 @@ export async function deleteChildren<C extends KubeObject>(
     ctx.log.info({ child: describeObject(extra) }, 'deleting extra child');
     try {
       const uid = extra.metadata.uid;
-      await ctx.config.client.delete(
-        {
-          apiVersion: extra.apiVersion ?? '',
-          kind,
-          name: extra.metadata.name ?? '',
-          ...(extra.metadata.namespace ? { namespace: extra.metadata.namespace } : {}),
-        },
-        { signal: ctx.signal, ...(uid ? { preconditions: { uid } } : {}) },
-      );
+      await ctx.config.client.delete(refOf(extra, { apiVersion: '', kind }), {
+        signal: ctx.signal,
+        ...(uid ? { preconditions: { uid } } : {}),
+      });
     } catch (err) {
       if (isNotFound(err)) continue;
       recorder.event(parent, {
@@ -253,12 +249,7 @@ export async function isReflectableError<T extends KubeObject, C extends KubeObj
   // Nothing else wakes the parent when the blocker goes away: it is not ours, so Owns misses it.
   ctx.config.tracker.trackReference(
     { ...sel.childType, name, ...(namespace ? { namespace } : {}) },
-    {
-      apiVersion: parent.apiVersion ?? ctx.resourceType.apiVersion,
-      kind: parent.kind ?? ctx.resourceType.kind,
-      name: parent.metadata.name ?? '',
-      ...(parent.metadata.namespace ? { namespace: parent.metadata.namespace } : {}),
-    },
+    refOf(parent, ctx.resourceType),
   );
   ctx.log.info(
     {

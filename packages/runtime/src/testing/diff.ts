@@ -3,6 +3,7 @@
 // A key whose value is `undefined` counts as absent, as it does once serialized.
 
 import { inspect } from 'node:util';
+import { isObject } from '@bindery/kube';
 
 export interface Difference {
   /** `spec.containers[0].image`; `(root)` for the values themselves. */
@@ -22,7 +23,7 @@ export function diff(expected: unknown, actual: unknown): Difference[] {
 
 function walk(out: Difference[], path: string, expected: unknown, actual: unknown): void {
   if (expected === actual) return;
-  if (isRecord(expected) && isRecord(actual)) {
+  if (isObject(expected) && isObject(actual)) {
     const keys = [...Object.keys(expected)];
     for (const k of Object.keys(actual)) if (!Object.hasOwn(expected, k)) keys.push(k);
     for (const k of keys) walk(out, joinKey(path, k), expected[k], actual[k]);
@@ -78,8 +79,4 @@ export function formatDiff(
     .map((d) => `${indent}${d.path}: expected ${formatValue(d.expected)}, got ${formatValue(d.actual)}`);
   if (differences.length > limit) lines.push(`${indent}… and ${differences.length - limit} more`);
   return lines.join('\n');
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

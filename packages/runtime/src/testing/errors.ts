@@ -2,7 +2,7 @@
 // messages the API server (through @bindery/kube) gives, so reconcilers branch on
 // them exactly as they would in a cluster. Reactors use them to inject failures.
 
-import { StatusError, parseApiVersion } from '@bindery/kube';
+import { StatusError, groupKind, parseApiVersion } from '@bindery/kube';
 import type { StatusReason, TypeRef } from '@bindery/kube';
 
 /** Plural resource names the simple rules get wrong. */
@@ -127,9 +127,13 @@ export function conflictError(ref: Ref, why?: string, ctx: ErrorContext = {}): S
 
 /** 422 Invalid, named by kind as the API server does: `Deployment.apps "web" is invalid: <field>: <why>`. */
 export function invalidError(ref: Ref, fieldMessage: string, ctx: ErrorContext = {}): StatusError {
-  const { group } = parseApiVersion(ref.apiVersion);
-  const kind = group === '' ? ref.kind : `${ref.kind}.${group}`;
-  return statusError(422, 'Invalid', `${kind} "${ref.name ?? ''}" is invalid: ${fieldMessage}`, ref, ctx);
+  return statusError(
+    422,
+    'Invalid',
+    `${groupKind(ref)} "${ref.name ?? ''}" is invalid: ${fieldMessage}`,
+    ref,
+    ctx,
+  );
 }
 
 /** 404 for a path nothing serves, such as `/status` of a kind without that subresource. */

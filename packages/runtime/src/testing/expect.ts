@@ -8,6 +8,7 @@
 // sets them. Everything else is compared exactly; an `undefined` field counts as
 // absent.
 
+import { isObject } from '@bindery/kube';
 import type { KubeObject, PatchType } from '@bindery/kube';
 import type { Result } from '../result.ts';
 import type { Stash, StashKey } from '../stash.ts';
@@ -90,8 +91,8 @@ export function newDeleteRef(obj: KubeObject): DeleteRef {
  */
 export function normalizeObject(actual: unknown, expected: unknown): unknown {
   const copy = jsonCopy(actual);
-  if (!isRecord(copy) || !isRecord(copy['metadata'])) return copy;
-  const expectedMeta = isRecord(expected) && isRecord(expected['metadata']) ? expected['metadata'] : {};
+  if (!isObject(copy) || !isObject(copy['metadata'])) return copy;
+  const expectedMeta = isObject(expected) && isObject(expected['metadata']) ? expected['metadata'] : {};
   const meta = copy['metadata'];
   for (const field of serverGeneratedFields) {
     if (expectedMeta[field] === undefined) delete meta[field];
@@ -338,8 +339,4 @@ function parseJson(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -1,6 +1,7 @@
 // Admission handlers: what a path of the webhook server runs. `mutating` turns a function that edits
 // an object into a JSON Patch answer; `validating` turns a verdict into an allow/deny answer.
 
+import { isObject } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import type { Logger } from 'pino';
 import { deepCopy } from '../equality.ts';
@@ -88,10 +89,6 @@ export interface ValidationResult {
 export type MutateFunc<T> = (object: T, ctx: AdmissionContext<T>) => MaybePromise<T | Denial | void>;
 export type ValidateFunc<T> = (ctx: AdmissionContext<T>) => MaybePromise<ValidationResult>;
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function denied(d: {
   message?: string;
   code?: number;
@@ -122,12 +119,12 @@ export function mutating<T extends object = KubeObject>(fn: MutateFunc<T>): Admi
     type: 'mutating',
     async handle(ctx) {
       const original = ctx.request.object;
-      if (!isPlainObject(original)) return { allowed: true };
+      if (!isObject(original)) return { allowed: true };
       const copy = deepCopy(original) as T;
       const result = await fn(copy, ctx as AdmissionContext<T>);
       if (result instanceof Denial) return denied(result);
       const mutated: unknown = result ?? copy;
-      if (!isPlainObject(mutated)) {
+      if (!isObject(mutated)) {
         throw new Error(
           `the handler returned ${Array.isArray(mutated) ? 'an array' : typeof mutated}, expected the mutated object`,
         );
@@ -147,7 +144,7 @@ export function validating<T = KubeObject>(fn: ValidateFunc<T>): AdmissionHandle
     type: 'validating',
     async handle(ctx) {
       const verdict = await fn(ctx as AdmissionContext<T>);
-      if (!isPlainObject(verdict) || typeof verdict.allowed !== 'boolean') {
+      if (!isObject(verdict) || typeof verdict.allowed !== 'boolean') {
         throw new Error('the handler returned no verdict: expected { allowed: boolean }');
       }
       if (!verdict.allowed) return denied(verdict);

@@ -1,6 +1,7 @@
 // What the webhook server reads and writes besides HTTP: the AdmissionReview v1 it checks and
 // encodes, and the `metav1.Status` bodies of its refusals. Pure functions, no I/O.
 
+import { isObject } from '@bindery/kube';
 import type { AdmissionResult } from './handlers.ts';
 import { ADMISSION_API_VERSION } from './types.ts';
 import type { AdmissionResponse, AdmissionReview, StatusBody } from './types.ts';
@@ -34,10 +35,6 @@ export function statusBody(code: number, message: string): string {
   return JSON.stringify(body);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** What is wrong with a parsed body that should be an AdmissionReview v1, or undefined. */
 export function reviewProblem(body: unknown): string | undefined {
   if (!isObject(body))
@@ -65,12 +62,6 @@ export function jsonProblem(err: unknown): string {
   return position === undefined
     ? 'the body is not valid JSON'
     : `the body is not valid JSON (at byte ${position})`;
-}
-
-export function errorMessage(err: unknown): string {
-  const message =
-    err instanceof Error ? err.message : typeof err === 'string' ? err : 'a non-Error value was thrown';
-  return message.length > 1024 ? `${message.slice(0, 1024)}…` : message;
 }
 
 export function encodeReview(

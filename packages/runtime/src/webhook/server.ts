@@ -11,6 +11,7 @@ import { createServer } from 'node:https';
 import type { Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { errorMessage } from '@bindery/kube';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -23,7 +24,6 @@ import { ADMISSION_API_VERSION } from './types.ts';
 import {
   JSON_TYPE,
   encodeReview,
-  errorMessage,
   jsonProblem,
   reviewProblem,
   statusBody,

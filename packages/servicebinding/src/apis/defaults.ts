@@ -1,6 +1,7 @@
 // Defaulting (what a mutating webhook applies, and what readers apply to objects stored before
 // it ran). Pure: each function returns a new object and never changes its argument. An empty
 // string counts as unset, as it does for the Go `omitempty` fields of the exemplar types.
+import { deepCopy } from '@bindery/runtime';
 import type {
   ClusterWorkloadResourceMapping,
   MappingContainer,
@@ -15,7 +16,7 @@ export const defaultVolumeMountsPath = '.volumeMounts';
 
 /** RI-3: the binding name (the directory under $SERVICE_BINDING_ROOT) defaults to `metadata.name`. */
 export function defaultServiceBinding(binding: ServiceBinding): ServiceBinding {
-  const out = structuredClone(binding);
+  const out = deepCopy(binding);
   const name = out.metadata.name;
   // With generateName the name is still empty at mutating admission; readers fall back to it later.
   if (!out.spec.name && name) out.spec.name = name;
@@ -75,7 +76,7 @@ export function defaultMappingTemplate(template: MappingTemplate): DefaultedMapp
 export function defaultClusterWorkloadResourceMapping(
   mapping: ClusterWorkloadResourceMapping,
 ): ClusterWorkloadResourceMapping {
-  const out = structuredClone(mapping);
+  const out = deepCopy(mapping);
   if (out.spec.versions) out.spec.versions = out.spec.versions.map(defaultMappingTemplate);
   return out;
 }

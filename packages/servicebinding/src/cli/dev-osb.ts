@@ -4,6 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { errorMessage } from '@bindery/kube';
 import type { KubeClient, KubeObject } from '@bindery/kube';
 import { apiVersion as osbApiVersion } from '@bindery/osb';
 import { startSampleBroker } from '@bindery/osb-broker';
@@ -76,7 +77,7 @@ async function untilBrokerReady(client: KubeClient, signal: AbortSignal): Promis
       if (ready?.status === 'True') return;
       last = JSON.stringify(ready ?? null);
     } catch (err) {
-      last = err instanceof Error ? err.message : String(err);
+      last = errorMessage(err);
     }
     if (Date.now() > deadline) {
       throw new Error(`ClusterServiceBroker ${devBrokerName} was not Ready within 60 s: ${last}`);

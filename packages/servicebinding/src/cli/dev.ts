@@ -10,7 +10,7 @@ import { ControlPlane } from '@bindery/controlplane';
 import { KubeClient } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import type { RunningSampleBroker } from '@bindery/osb-broker';
-import { generateSelfSigned } from '@bindery/runtime';
+import { deepCopy, generateSelfSigned } from '@bindery/runtime';
 import { parseAllDocuments } from 'yaml';
 import { defaultMappings } from '../apis/index.ts';
 import { applyInstallBundle, binderyVersion, renderInstallBundle } from '../install/index.ts';
@@ -55,7 +55,7 @@ export async function runDev(args: DevArgs, signal: AbortSignal, io: DevIO): Pro
     // runs here, as admin, and has its webhooks registered by URL.
     const install = [
       ...renderInstallBundle({ osb: true }).filter((o) => o.kind === 'CustomResourceDefinition'),
-      ...defaultMappings.map((m): KubeObject => structuredClone(m)),
+      ...defaultMappings.map((m): KubeObject => deepCopy(m)),
     ];
     await applyInstallBundle(client, install, { fieldManager: FIELD_MANAGER, force: true, signal });
 

@@ -2,6 +2,7 @@
 // module is imported only when it runs, so `bindery --help` and `bindery manifests` start fast and
 // `bindery dev` alone needs @bindery/controlplane (a development dependency).
 
+import { errorMessage } from '@bindery/kube';
 import { binderyVersion } from '../install/bundle.ts';
 import { UsageError, helpText, parseCommandLine } from './commands.ts';
 // Types only: the module itself is loaded by importDev, for `bindery dev` alone.
@@ -56,7 +57,7 @@ export async function main(argv: readonly string[], io: MainIO): Promise<number>
       if (err.command === undefined && argv.length === 0) io.stderr(`\n${helpText()}`);
       return 2;
     }
-    io.stderr(`bindery: ${err instanceof Error ? err.message : String(err)}\n`);
+    io.stderr(`bindery: ${errorMessage(err)}\n`);
     return 1;
   }
 }

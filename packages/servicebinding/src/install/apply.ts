@@ -3,6 +3,7 @@
 // that CRD fails on an empty cluster ("no matches for kind", servicebinding/runtime#159); applying
 // in order and waiting for each CRD to serve its kind does not.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import { NoKindMatchError, isNotFound, parseApiVersion } from '@bindery/kube';
 import type { KubeClient, KubeObject } from '@bindery/kube';
 
@@ -83,7 +84,7 @@ export async function applyInstallBundle(
             { cause: err },
           );
         }
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        await sleep(200);
       }
     }
   }

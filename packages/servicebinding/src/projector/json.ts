@@ -4,9 +4,7 @@
 import type { JsonObject } from './types.ts';
 import { insertionPoint } from './key-order.ts';
 
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isObject } from '@bindery/kube';
 
 export function getOwn(obj: JsonObject, key: string): unknown {
   return Object.hasOwn(obj, key) ? obj[key] : undefined;
