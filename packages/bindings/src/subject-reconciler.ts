@@ -4,14 +4,7 @@
 // finalizer goes. The admission controller binds objects as they are created; this
 // reconciler binds the ones that existed before the binding, and repairs drift.
 
-import {
-  NoKindMatchError,
-  errorMessage,
-  isConflict,
-  isForbidden,
-  isNotFound,
-  parseApiVersion,
-} from '@bindery/kube';
+import { NoKindMatchError, errorMessage, isForbidden, isNotFound, parseApiVersion } from '@bindery/kube';
 import type { KubeObject, ObjectRef, TypeRef } from '@bindery/kube';
 import {
   CacheSyncTimeoutError,
@@ -36,7 +29,9 @@ import type {
   SubReconciler,
 } from '@bindery/runtime';
 import { InvalidBindingError, describeSubject, subjectSelector } from './bindable.ts';
-import type { Bindable, BindableFactory, BindingContext, Subject } from './bindable.ts';
+import type { Bindable, BindableFactory, Subject } from './bindable.ts';
+import { writeSubjects } from './subject-writes.ts';
+import type { SubjectChange } from './subject-writes.ts';
 
 /** The workload kinds watched unless `subjectTypes` says otherwise. */
 export const defaultSubjectTypes: readonly TypeRef[] = [
@@ -208,16 +203,16 @@ async function reconcileSubjects<B extends KubeObject>(
   }
 
   const failures: Failure[] = [];
-  let conflicts = 0;
+  const nameOf = (obj: KubeObject): string =>
+    `${obj.kind ?? subject.kind} ${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
+  const apply = async (obj: KubeObject): Promise<boolean> => {
+    const view = podSpecable(obj);
+    if (!view) return false;
+    await bindable[op]({ log: ctx.log.child({ subject: nameOf(obj) }), source: 'reconciler' }, view);
+    return true;
+  };
+  const changes: SubjectChange[] = [];
   for (const original of subjects) {
-    const name = `${original.kind ?? subject.kind} ${original.metadata.namespace ?? ''}/${original.metadata.name ?? ''}`;
-    const bctx: BindingContext = { log: ctx.log.child({ subject: name }), source: 'reconciler' };
-    const apply = async (obj: KubeObject): Promise<boolean> => {
-      const view = podSpecable(obj);
-      if (!view) return false;
-      await bindable[op](bctx, view);
-      return true;
-    };
     const desired = deepCopy(original);
     try {
       if (!(await apply(desired))) {
@@ -225,7 +220,7 @@ async function reconcileSubjects<B extends KubeObject>(
         if (op === 'do') {
           failures.push({
             reason: BindingReasons.notPodSpecable,
-            message: `${name} has no pod template at ${podTemplatePath(original).join('.')}`,
+            message: `${nameOf(original)} has no pod template at ${podTemplatePath(original).join('.')}`,
             retry: false,
           });
         }
@@ -234,20 +229,31 @@ async function reconcileSubjects<B extends KubeObject>(
     } catch (err) {
       failures.push({
         reason: BindingReasons.bindingFailed,
-        message: `cannot ${op === 'do' ? 'bind' : 'unbind'} ${name}: ${errorMessage(err)}`,
+        message: `cannot ${op === 'do' ? 'bind' : 'unbind'} ${nameOf(original)}: ${errorMessage(err)}`,
         retry: false,
       });
       continue;
     }
-    let patched: KubeObject | undefined;
-    try {
-      patched = await ducks.patchChanges(original, desired, { signal: ctx.signal });
-    } catch (err) {
-      if (isConflict(err)) {
-        // Changed since we read it: a fresh read on the next reconcile will do.
-        conflicts++;
-        continue;
-      }
+    changes.push({ original, desired });
+  }
+
+  const writes = await writeSubjects(changes, {
+    ducks,
+    signal: ctx.signal,
+    // The API server answers with the object as stored, after mutating admission: if applying
+    // again still changes it, someone (a webhook that has not seen this binding's deletion yet)
+    // reverted our edit.
+    reverted: async (stored) => {
+      const check = deepCopy(stored);
+      return (await apply(check)) && !deepEqual(stored, check);
+    },
+  });
+  let conflicts = 0;
+  for (const write of writes) {
+    const name = nameOf(write.original);
+    if (write.outcome === 'conflict') conflicts++;
+    if (write.outcome === 'failed') {
+      const err = write.error;
       if (op === 'undo' && (isNotFound(err) || isForbidden(err))) continue;
       failures.push({
         reason: BindingReasons.patchFailed,
@@ -256,12 +262,8 @@ async function reconcileSubjects<B extends KubeObject>(
       });
       continue;
     }
-    if (!patched) continue;
-    // The API server answers with the object as stored, after mutating admission: if
-    // applying again still changes it, someone (a webhook that has not seen this binding's
-    // deletion yet) reverted our edit.
-    const check = deepCopy(patched);
-    if ((await apply(check)) && !deepEqual(patched, check)) conflicts++;
+    if (write.outcome === 'unchanged' || (write.outcome === 'conflict' && write.stored === undefined))
+      continue;
     recorder.event(binding, {
       type: 'Normal',
       reason: op === 'do' ? 'Bound' : 'Unbound',

@@ -282,6 +282,54 @@ describe('ServiceBinding controller on a real API server', { skip: skipE2E }, ()
     assert.deepEqual(after.metadata?.annotations ?? {}, {});
   });
 
+  it('RB-9: projecting patches the workload, keeping what its cache leaves out (status, kubectl last-applied)', async () => {
+    // The manager's workload caches drop `.status` and kubectl's last-applied annotation: a workload
+    // written back whole from the cache would lose the annotation (and a PUT of a CRD without a
+    // status subresource, its status).
+    const lastApplied = '{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"applied"}}';
+    const created = await admin.create({
+      ...podSpecable(deploymentType, 'applied'),
+      metadata: {
+        namespace: ns,
+        name: 'applied',
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': lastApplied },
+      },
+    });
+    const status = {
+      observedGeneration: 1,
+      replicas: 0,
+      conditions: [{ type: 'Available', status: 'True' }],
+    };
+    const withStatus = await admin.updateStatus({ ...created, status });
+    await admin.create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { namespace: ns, name: 'applied-secret' },
+      stringData: { type: 'mysql' },
+    });
+    await admin.create(
+      serviceBinding('applied', secretRef('applied-secret'), { ...deploymentType, name: 'applied' }),
+    );
+    const b = await waitReady('applied');
+    const stored = await eventually(async () => {
+      const w = await get(deploymentType, 'applied');
+      assertProjected(templateOf(w), b, 'applied-secret');
+      return w;
+    });
+    assert.equal(
+      stored.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'],
+      lastApplied,
+    );
+    assert.deepEqual(stored['status'], withStatus['status']);
+    await deleteBinding('applied');
+    const unbound = await get(deploymentType, 'applied');
+    assertNotProjected(unbound, b);
+    assert.equal(
+      unbound.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'],
+      lastApplied,
+    );
+  });
+
   it('DS-1 SA-2: binds a StatefulSet to a Secret directly; deleting the Secret makes ServiceAvailable False', async () => {
     await admin.create({
       apiVersion: 'v1',

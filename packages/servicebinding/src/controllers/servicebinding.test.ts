@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NoKindMatchError, parseApiVersion } from '@bindery/kube';
 import type { KubeObject, ObjectRef, TypeRef } from '@bindery/kube';
+import { duckPatch } from '@bindery/runtime';
 import type { Condition } from '@bindery/runtime';
 import {
   alreadyExistsError,
@@ -17,6 +18,7 @@ import {
   notFoundError,
   reconcilerTests,
 } from '@bindery/runtime/testing';
+import type { PatchRef } from '@bindery/runtime/testing';
 import { pino } from 'pino';
 import {
   cronJobMapping as defaultCronJobMapping,
@@ -171,6 +173,18 @@ const cronJobMapping: KubeObject = {
 const projected = (w: KubeObject, b: ServiceBinding = bound(), secretName = 'my-secret', version?: string) =>
   bindWorkload(b, w, w.kind === 'CronJob' ? CRONJOB_MAPPING : undefined, secretName, version);
 
+/**
+ * What the reconciler sends to turn `original` into `desired`: a JSON Patch of the changes, led by
+ * a resourceVersion precondition (the bindings package's write loop), never the whole workload.
+ */
+const patchOf = (original: KubeObject, desired: KubeObject): PatchRef => ({
+  kind: original.kind ?? '',
+  namespace: original.metadata.namespace ?? '',
+  name: original.metadata.name ?? '',
+  patchType: 'json',
+  patch: duckPatch(original, desired),
+});
+
 const by = binding();
 const tracks = {
   service: newTrackRequest(
@@ -203,7 +217,7 @@ const selectorTrack = newTrackRequest(
 const cronJobSpec = { workload: { apiVersion: 'batch/v1', kind: 'CronJob', name: 'nightly' } };
 const workloadNotFound = 'the workload was not found: Deployment "my-workload" in namespace "default"';
 const gadgetNotServed = 'the workload kind is not served: no kind "Gadget" is served in example.com/v1';
-const updateForbidden = `Deployment default/my-workload: the controller does not have permission to update the workloads: needs "update" on deployments.apps (${forbiddenError({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'my-workload' }, 'update').status.message ?? ''})`;
+const updateForbidden = `Deployment default/my-workload: the controller does not have permission to patch the workloads: needs "patch" on deployments.apps (${forbiddenError({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: 'my-workload' }, 'patch').status.message ?? ''})`;
 /** An immutable pod template's 422 quotes the template, literal env values included. */
 const immutableTemplate =
   'spec.template: Invalid value: core.PodTemplateSpec{Spec:core.PodSpec{Containers:[]core.Container{core.Container{Name:"app", Env:[]core.EnvVar{core.EnvVar{Name:"DB_PASSWORD", Value:"hunter2"}}}}}}: field is immutable';
@@ -263,7 +277,7 @@ reconcilerTests('ServiceBinding reconciler', {
         deployment(),
       ],
       expectTracks: resolvedTracks,
-      expectUpdates: [projected(deployment())],
+      expectPatches: [patchOf(deployment(), projected(deployment()))],
       expectStatusUpdates: [bound()],
       expectEvents: [updated(), statusUpdated],
       expectedResult: { requeueAfterMs: 60_000 },
@@ -404,7 +418,9 @@ reconcilerTests('ServiceBinding reconciler', {
         projected(deployment()),
       ],
       expectTracks: [tracks.service, tracks.workload, tracks.mapping],
-      expectUpdates: [unbindWorkload(bound(), projected(deployment()), undefined)],
+      expectPatches: [
+        patchOf(projected(deployment()), unbindWorkload(bound(), projected(deployment()), undefined)),
+      ],
       expectEvents: [updated()],
       expectedResult: { requeueAfterMs: 60_000 },
     },
@@ -428,7 +444,7 @@ reconcilerTests('ServiceBinding reconciler', {
         tracks.workload,
         tracks.mapping,
       ],
-      expectUpdates: [projected(deployment(), bound(), 'rotated')],
+      expectPatches: [patchOf(projected(deployment()), projected(deployment(), bound(), 'rotated'))],
       expectEvents: [updated()],
       expectedResult: { requeueAfterMs: 60_000 },
     },
@@ -493,13 +509,13 @@ reconcilerTests('ServiceBinding reconciler', {
       expectTracks: resolvedTracks,
       shouldErr: /the cache of Deployment \(apps\/v1\) did not sync within 30 s: .*forbidden/,
     },
-    'RC-2 RI-13 SB-20: updating the workload is forbidden: False, naming update on deployments.apps, and an event':
+    'RC-2 RI-13 SB-20: patching the workload is forbidden: False, naming patch on deployments.apps, and an event':
       {
         request,
         givenObjects: [bound(), service(), deployment()],
-        withReactors: [{ verb: 'update', kind: 'Deployment', fn: (a) => forbiddenError(a.ref, 'update') }],
+        withReactors: [{ verb: 'patch', kind: 'Deployment', fn: (a) => forbiddenError(a.ref, 'patch') }],
         expectTracks: resolvedTracks,
-        expectUpdates: [projected(deployment())],
+        expectPatches: [patchOf(deployment(), projected(deployment()))],
         expectStatusUpdates: [
           bound({
             status: status([
@@ -515,17 +531,17 @@ reconcilerTests('ServiceBinding reconciler', {
     'RI-11: a conflict updating the workload is not reflected in status; requeued': {
       request,
       givenObjects: [bound(), service(), deployment()],
-      withReactors: [{ verb: 'update', kind: 'Deployment', fn: (a) => conflictError(a.ref) }],
+      withReactors: [{ verb: 'patch', kind: 'Deployment', fn: (a) => conflictError(a.ref) }],
       expectTracks: resolvedTracks,
-      expectUpdates: [projected(deployment())],
+      expectPatches: [patchOf(deployment(), projected(deployment()))],
       expectedResult: { requeue: true },
     },
     'RI-10: any other failed update is reported and retried with backoff': {
       request,
       givenObjects: [bound(), service(), deployment()],
-      withReactors: [{ verb: 'update', kind: 'Deployment', fn: () => internalError('webhook timed out') }],
+      withReactors: [{ verb: 'patch', kind: 'Deployment', fn: () => internalError('webhook timed out') }],
       expectTracks: resolvedTracks,
-      expectUpdates: [projected(deployment())],
+      expectPatches: [patchOf(deployment(), projected(deployment()))],
       shouldErr: /webhook timed out/,
       verify: (_result, _err, config) => {
         const sent = config.client.actions.find((a) => a.verb === 'updateStatus')?.object as ServiceBinding;
@@ -554,13 +570,13 @@ reconcilerTests('ServiceBinding reconciler', {
         givenObjects: [bound(), service(), deployment()],
         withReactors: [
           {
-            verb: 'update',
+            verb: 'patch',
             kind: 'Deployment',
             fn: (a) => invalidError(a.ref, immutableTemplate),
           },
         ],
         expectTracks: resolvedTracks,
-        expectUpdates: [projected(deployment())],
+        expectPatches: [patchOf(deployment(), projected(deployment()))],
         verify: (_result, _err, config) => {
           const sent = config.client.actions.find((a) => a.verb === 'updateStatus')?.object as ServiceBinding;
           const c = sent.status?.conditions?.find((x) => x.type === 'Ready');
@@ -613,9 +629,15 @@ reconcilerTests('ServiceBinding reconciler', {
         deployment('db', { app: 'db' }),
       ],
       expectTracks: [tracks.service, tracks.secret, selectorTrack, tracks.mapping],
-      expectUpdates: [
-        projected(deployment('web-1', { app: 'web' }), bound({ spec: selectorSpec })),
-        projected(deployment('web-2', { app: 'web' }), bound({ spec: selectorSpec })),
+      expectPatches: [
+        patchOf(
+          deployment('web-1', { app: 'web' }),
+          projected(deployment('web-1', { app: 'web' }), bound({ spec: selectorSpec })),
+        ),
+        patchOf(
+          deployment('web-2', { app: 'web' }),
+          projected(deployment('web-2', { app: 'web' }), bound({ spec: selectorSpec })),
+        ),
       ],
       expectEvents: [updated('web-1'), updated('web-2')],
       expectedResult: { requeueAfterMs: 60_000 },
@@ -629,7 +651,12 @@ reconcilerTests('ServiceBinding reconciler', {
         projected(deployment('was-web', { app: 'api' }), bound({ spec: selectorSpec })),
       ],
       expectTracks: [tracks.service, tracks.secret, selectorTrack, tracks.mapping],
-      expectUpdates: [unbindWorkload(bound(), projected(deployment('was-web', { app: 'api' })), undefined)],
+      expectPatches: [
+        patchOf(
+          projected(deployment('was-web', { app: 'api' })),
+          unbindWorkload(bound(), projected(deployment('was-web', { app: 'api' })), undefined),
+        ),
+      ],
       expectEvents: [updated('was-web')],
       expectedResult: { requeueAfterMs: 60_000 },
     },
@@ -642,7 +669,12 @@ reconcilerTests('ServiceBinding reconciler', {
         badRoot(deployment('web-2', { app: 'web' })),
       ],
       expectTracks: [tracks.service, tracks.secret, selectorTrack, tracks.mapping],
-      expectUpdates: [projected(deployment('web-1', { app: 'web' }), bound({ spec: selectorSpec }))],
+      expectPatches: [
+        patchOf(
+          deployment('web-1', { app: 'web' }),
+          projected(deployment('web-1', { app: 'web' }), bound({ spec: selectorSpec })),
+        ),
+      ],
       verify: (_result, _err, config) => {
         const sent = config.client.actions.find((a) => a.verb === 'updateStatus')?.object as ServiceBinding;
         const r = sent.status?.conditions?.find((c) => c.type === 'Ready');
@@ -710,7 +742,7 @@ reconcilerTests('ServiceBinding reconciler', {
           by,
         ),
       ],
-      expectUpdates: [projected(cronJob, bound({ spec: cronJobSpec }))],
+      expectPatches: [patchOf(cronJob, projected(cronJob, bound({ spec: cronJobSpec })))],
       expectEvents: [updated('nightly', 'CronJob')],
       expectedResult: { requeueAfterMs: 60_000 },
       verify: (_result, _err, config) => {
@@ -747,13 +779,16 @@ reconcilerTests('ServiceBinding reconciler', {
             by,
           ),
         ],
-        expectUpdates: [
-          bindWorkload(
-            bound(),
+        expectPatches: [
+          patchOf(
             projected(cronJob, bound({ spec: cronJobSpec })),
-            undefined,
-            'my-secret',
-            undefined,
+            bindWorkload(
+              bound(),
+              projected(cronJob, bound({ spec: cronJobSpec })),
+              undefined,
+              'my-secret',
+              undefined,
+            ),
           ),
         ],
         expectEvents: [updated('nightly', 'CronJob')],
@@ -814,7 +849,7 @@ reconcilerTests('ServiceBinding reconciler', {
         assert.equal(r?.status, 'False');
         assert.equal(r.reason, 'InvalidSpec');
         assert.match(r.message, /spec\.workload/);
-        assert.ok(!config.client.actions.some((a) => a.verb === 'update'));
+        assert.ok(!config.client.actions.some((a) => a.verb === 'update' || a.verb === 'patch'));
       },
       expectStatusUpdates: [
         bound({
@@ -837,7 +872,7 @@ reconcilerTests('ServiceBinding reconciler', {
         deployment(),
       ],
       expectTracks: resolvedTracks,
-      expectUpdates: [projected(deployment(), bound(), 'my-secret', '7')],
+      expectPatches: [patchOf(deployment(), projected(deployment(), bound(), 'my-secret', '7'))],
       expectEvents: [updated()],
       expectedResult: { requeueAfterMs: 60_000 },
       verify: (_result, _err, config) => {
@@ -857,7 +892,7 @@ reconcilerTests('ServiceBinding reconciler', {
       request,
       givenObjects: [bound(), service(), secret(), projected(deployment(), bound(), 'my-secret', '7')],
       expectTracks: resolvedTracks,
-      expectUpdates: [projected(deployment())],
+      expectPatches: [patchOf(projected(deployment(), bound(), 'my-secret', '7'), projected(deployment()))],
       expectEvents: [updated()],
       expectedResult: { requeueAfterMs: 60_000 },
     },
@@ -869,11 +904,15 @@ reconcilerTests('ServiceBinding reconciler', {
         projected(deployment('web-1', { app: 'web' }), bound({ spec: selectorSpec })),
         projected(deployment('was-web', { app: 'api' }), bound({ spec: selectorSpec })),
       ],
-      expectUpdates: [
-        unbindWorkload(bound(), projected(deployment('web-1', { app: 'web' })), undefined),
-        unbindWorkload(bound(), projected(deployment('was-web', { app: 'api' })), undefined),
-      ],
       expectPatches: [
+        patchOf(
+          projected(deployment('web-1', { app: 'web' })),
+          unbindWorkload(bound(), projected(deployment('web-1', { app: 'web' })), undefined),
+        ),
+        patchOf(
+          projected(deployment('was-web', { app: 'api' })),
+          unbindWorkload(bound(), projected(deployment('was-web', { app: 'api' })), undefined),
+        ),
         {
           kind: 'ServiceBinding',
           namespace: ns,
@@ -904,8 +943,10 @@ reconcilerTests('ServiceBinding reconciler', {
     'terminating: a conflict keeps the finalizer, and is retried': {
       request,
       givenObjects: [bound({ deleting: true }), projected(deployment())],
-      withReactors: [{ verb: 'update', kind: 'Deployment', fn: (a) => conflictError(a.ref) }],
-      expectUpdates: [unbindWorkload(bound(), projected(deployment()), undefined)],
+      withReactors: [{ verb: 'patch', kind: 'Deployment', fn: (a) => conflictError(a.ref) }],
+      expectPatches: [
+        patchOf(projected(deployment()), unbindWorkload(bound(), projected(deployment()), undefined)),
+      ],
       // An error, not a requeue: a successful finalize would remove the finalizer (no patch here).
       shouldErr: /changed while being unprojected/,
     },
@@ -1161,7 +1202,7 @@ reconcilerTests('ServiceBinding reconciler with secretAccess none (no verb on Se
       request,
       givenObjects: [bound({ spec: directSecret }), deployment()],
       expectTracks: [tracks.secret, tracks.workload, tracks.mapping],
-      expectUpdates: [projected(deployment(), bound({ spec: directSecret }))],
+      expectPatches: [patchOf(deployment(), projected(deployment(), bound({ spec: directSecret })))],
       expectEvents: [updated()],
       verify: (_result, _err, config) => {
         const reads = config.client.actions.filter((a) => a.ref.kind === 'Secret');
@@ -1177,7 +1218,7 @@ reconcilerTests('ServiceBinding reconciler with secretAccess none (no verb on Se
         deployment(),
       ],
       expectTracks: resolvedTracks,
-      expectUpdates: [projected(deployment())],
+      expectPatches: [patchOf(deployment(), projected(deployment()))],
       expectStatusUpdates: [
         bound({
           annotations: { [rolloutAnnotation]: 'true' },
@@ -1231,8 +1272,11 @@ reconcilerTests('ServiceBinding reconciler with a deny list of variable names', 
         projected(deployment(), bound({ spec: preloadSpec })),
       ],
       expectTracks: resolvedTracks,
-      expectUpdates: [
-        unbindWorkload(bound(), projected(deployment(), bound({ spec: preloadSpec })), undefined),
+      expectPatches: [
+        patchOf(
+          projected(deployment(), bound({ spec: preloadSpec })),
+          unbindWorkload(bound(), projected(deployment(), bound({ spec: preloadSpec })), undefined),
+        ),
       ],
       expectStatusUpdates: [bound({ spec: preloadSpec, status: deniedStatus })],
       expectEvents: [updated(), newEvent(by, 'Warning', 'EnvNameDenied', preloadDenied), statusUpdated],
@@ -1246,8 +1290,11 @@ reconcilerTests('ServiceBinding reconciler with a deny list of variable names', 
         deployment(),
       ],
       expectTracks: resolvedTracks,
-      expectUpdates: [
-        projected(deployment(), bound({ spec: { env: [{ name: 'PRELOAD', key: 'LD_PRELOAD' }] } })),
+      expectPatches: [
+        patchOf(
+          deployment(),
+          projected(deployment(), bound({ spec: { env: [{ name: 'PRELOAD', key: 'LD_PRELOAD' }] } })),
+        ),
       ],
       expectEvents: [updated()],
       expectedResult: { requeueAfterMs: 60_000 },

@@ -5,22 +5,27 @@
 // them once the binding is deleted). Conditions carry the RI's reason strings with the statuses
 // the spec requires (§6.2).
 
-import { defaultSubjectTypes } from '@bindery/bindings';
+import { defaultSubjectTypes, writeSubjects } from '@bindery/bindings';
+import type { SubjectChange } from '@bindery/bindings';
 import {
   NoKindMatchError,
   isTombstone,
   errorMessage,
   isAlreadyExists,
-  isConflict,
   isForbidden,
   isInvalid,
   isNotFound,
   parseApiVersion,
+  chainTransforms,
+  stripLastAppliedAnnotation,
+  stripManagedFields,
+  stripStatus,
 } from '@bindery/kube';
-import type { KubeObject, ObjectRef, TypeRef } from '@bindery/kube';
+import type { KubeObject, ObjectRef, TransformFunc, TypeRef } from '@bindery/kube';
 import {
   ConditionSet,
   Controller,
+  DuckClient,
   HaltSubReconcilers,
   OnDemandInformers,
   ResourceReconciler,
@@ -30,7 +35,6 @@ import {
   WithFinalizer,
   aggregateResults,
   deepCopy,
-  deepEqual,
   enqueueTracked,
 } from '@bindery/runtime';
 import type {
@@ -241,6 +245,7 @@ export function addServiceBindingController(
   let controller: Controller | undefined = undefined;
   // Before anything asks for the Secret cache: it must never hold more than a Secret's identity.
   manager.informers.setTransform(secretType, secretIdentity);
+  trimWorkloadCaches(manager, options);
   const resourceFor: ResourceFor = (type) => manager.client.discovery.resourceFor(type);
   const map = enqueueTracked({ config: manager.config, resourceType: serviceBindingType });
   const informers = new OnDemandInformers({
@@ -283,6 +288,36 @@ export function addServiceBindingController(
     manager.addRunnable(defaultMappingsRunnable(manager.client, manager.log));
   }
   return controller;
+}
+
+/**
+ * What the workload caches keep: workloads are only ever patched with what a binding changes
+ * (`writeSubjects`), never written back whole, so kubectl's last-applied annotation (a full copy
+ * of the applied object) need not be held. Nor `.status` of the built-in kinds, which no Provisioned
+ * Service is: a kind both a workload and a service keeps its status for the resolver.
+ */
+export const workloadCacheTransform: TransformFunc = chainTransforms(
+  stripManagedFields,
+  stripLastAppliedAnnotation,
+);
+const builtInWorkloadCacheTransform: TransformFunc = chainTransforms(workloadCacheTransform, stripStatus);
+
+function trimWorkloadCaches(manager: Manager, options: AddServiceBindingControllerOptions): void {
+  const services = new Set((options.serviceTypes ?? [serviceBindingType]).map(groupKind));
+  const builtIn = new Set(defaultSubjectTypes.map(groupKind));
+  for (const type of options.workloadTypes ?? defaultWorkloadTypes) {
+    const gk = groupKind(type);
+    if (services.has(gk)) continue;
+    try {
+      manager.informers.setTransform(
+        type,
+        builtIn.has(gk) ? builtInWorkloadCacheTransform : workloadCacheTransform,
+      );
+    } catch (err) {
+      // Another controller of this manager asked for the informer first: its cache stays whole.
+      manager.log.info({ err, kind: type.kind }, 'workload cache kept whole');
+    }
+  }
 }
 
 /** Who creates the default mappings (`metadata.managedFields`). */
@@ -620,7 +655,10 @@ async function reconcileWorkloads(
         // Nothing can have been projected into it.
         return deleting ? {} : fail(ServiceBindingReasons.workloadKindNotSupported, unsupported);
       }
-      denied = await options.kindWatcher?.watch(ctx.request, workloadSlot, type, { signal: ctx.signal });
+      denied = await options.kindWatcher?.watch(ctx.request, workloadSlot, type, {
+        transform: workloadCacheTransform,
+        signal: ctx.signal,
+      });
     } catch (err) {
       if (!(err instanceof NoKindMatchError)) throw err;
       options.kindWatcher?.release(ctx.request, workloadSlot);
@@ -670,11 +708,11 @@ async function reconcileWorkloads(
   }
 
   const failures: Failure[] = [];
-  let conflicts = 0;
   const items = [
     ...workloads.targeted.map((w) => ({ original: w, bind: !deleting })),
     ...workloads.stale.map((w) => ({ original: w, bind: false })),
   ];
+  const changes: SubjectChange[] = [];
   for (const { original, bind } of items) {
     const label = describe(original);
     let desired: KubeObject;
@@ -691,31 +729,40 @@ async function reconcileWorkloads(
       if (undo === undefined) continue;
       desired = undo;
     }
-    if (deepEqual(original, desired)) continue;
-    try {
-      const updated = await config.client.update(desired, { signal: ctx.signal });
-      // The API server defaults some fields the projector leaves out: an update that changed
+    changes.push({ original, desired });
+  }
+
+  // The bindings package's write loop: a patch of what changed, so the fields a cache leaves out
+  // (status, the last-applied annotation) are never written back.
+  const ducks = new DuckClient({ client: config.client });
+  let conflicts = 0;
+  for (const write of await writeSubjects(changes, { ducks, signal: ctx.signal })) {
+    const { original } = write;
+    const label = describe(original);
+    if (write.outcome === 'conflict') {
+      conflicts++; // RI-11: not reflected; a fresh read on the next reconcile will do.
+    } else if (write.outcome === 'patched') {
+      // The API server defaults some fields the projector leaves out: a patch that changed
       // nothing keeps the resourceVersion, and is not news.
-      if (updated.metadata.resourceVersion !== original.metadata.resourceVersion) {
+      if (write.stored.metadata.resourceVersion !== original.metadata.resourceVersion) {
         ctx.originalConfig.recorder.event(binding, {
           type: 'Normal',
           reason: 'Updated',
           note: `Updated ${original.kind ?? type.kind} "${original.metadata.name ?? ''}"`,
         });
       }
-    } catch (err) {
-      if (isConflict(err)) {
-        conflicts++; // RI-11: not reflected; a fresh read on the next reconcile will do.
-      } else if (isNotFound(err)) {
+    } else if (write.outcome === 'failed') {
+      const err = write.error;
+      if (isNotFound(err)) {
         // Deleted while we worked: nothing left to project into.
       } else if (isForbidden(err)) {
         failures.push({
           workload: label,
           reason: ServiceBindingReasons.workloadForbidden,
-          message: `${label}: the controller does not have permission to update the workloads: ${await permission(
+          message: `${label}: the controller does not have permission to patch the workloads: ${await permission(
             options.resourceFor,
             refOf(original),
-            'update',
+            'patch',
             err,
           )}`,
           retry: false,
