@@ -2,7 +2,7 @@
 // Pure (no I/O) so the tests can cover every message a user sees; main.ts runs the commands.
 
 import { parseArgs } from 'node:util';
-import { certDir, installNames, installPorts } from '../install/bundle.ts';
+import { certDir, installNames, installPorts } from '../install/names.ts';
 import { parseDeniedEnvNames } from '../controllers/env-policy.ts';
 import { secretAccessModes } from '../resolver/secret-metadata.ts';
 import type { SecretAccess } from '../resolver/secret-metadata.ts';

@@ -3,7 +3,7 @@
 // `bindery dev` alone needs @bindery/controlplane (a development dependency).
 
 import { errorMessage } from '@bindery/kube';
-import { binderyVersion } from '../install/bundle.ts';
+import { binderyVersion } from '../install/names.ts';
 import { UsageError, helpText, parseCommandLine } from './commands.ts';
 // Types only: the module itself is loaded by importDev, for `bindery dev` alone.
 import type * as Dev from './dev.ts';

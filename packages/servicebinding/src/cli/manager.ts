@@ -10,7 +10,7 @@ import type { Controller, LeaderElectionOptions } from '@bindery/runtime';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { addServiceBindingController } from '../controllers/servicebinding.ts';
-import { binderyVersion, installNames } from '../install/bundle.ts';
+import { binderyVersion, installNames } from '../install/names.ts';
 import type { SecretAccess } from '../resolver/index.ts';
 import { addServiceBindingWebhooks } from '../webhooks/index.ts';
 import type {
@@ -118,7 +118,7 @@ function ownNamespace(flag: string | undefined): string | undefined {
   return existsSync(file) ? readFileSync(file, 'utf8').trim() || undefined : undefined;
 }
 
-/** The install bundle's configuration names: the manager programs those (see install/bundle.ts). */
+/** The install bundle's configuration names: the manager programs those (see install/names.ts). */
 const installedConfigurations: Required<WebhookConfigurationNamesOptions> = {
   interceptor: installNames.interceptorConfiguration,
   trigger: installNames.triggerConfiguration,

@@ -10,7 +10,8 @@ import { Manager } from '@bindery/runtime';
 import type { ManagerOptions } from '@bindery/runtime';
 import { pino } from 'pino';
 import { clusterWorkloadResourceMappingCRD, cronJobMapping, serviceBindingCRD } from '../apis/index.ts';
-import { installNames, renderInstallBundle } from '../install/bundle.ts';
+import { renderInstallBundle } from '../install/bundle.ts';
+import { installNames } from '../install/names.ts';
 import { addServiceBindingController } from './servicebinding.ts';
 import type { AddServiceBindingControllerOptions } from './servicebinding.ts';
 

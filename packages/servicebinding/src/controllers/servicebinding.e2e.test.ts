@@ -76,13 +76,8 @@ const runnerMapping = (volumes: string): KubeObject => ({
   },
 });
 
-/** Beyond the bundle's rules: the suite's own workload kinds, and only get/list on the Provisioned Service kind. */
+/** Beyond the bundle's rules: the suite's own workload kind, and only get/list on the Provisioned Service kind. */
 const suiteRules: PolicyRule[] = [
-  {
-    apiGroups: [''],
-    resources: ['replicationcontrollers'],
-    verbs: ['get', 'list', 'watch', 'update', 'patch'],
-  },
   {
     apiGroups: ['workloads.example.com'],
     resources: ['runners'],

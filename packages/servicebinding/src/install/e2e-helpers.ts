@@ -7,7 +7,7 @@ import type { ControlPlane } from '@bindery/controlplane';
 import { KubeClient } from '@bindery/kube';
 import type { KubeObject, TypeRef } from '@bindery/kube';
 import { parse, stringify } from 'yaml';
-import { installNames } from './bundle.ts';
+import { installNames } from './names.ts';
 
 export const clusterRoleType: TypeRef = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole' };
 

@@ -2,23 +2,24 @@
 import type { KubeObject } from '@bindery/kube';
 import { toYaml } from '../apis/manifests.ts';
 import type { Manifest } from '../apis/manifests.ts';
-import { binderyVersion, defaultImage, installNames, renderInstallBundle } from './bundle.ts';
-import type { InstallOptions } from './bundle.ts';
+import { renderInstallBundle } from './bundle.ts';
+import { binderyVersion, defaultImage, installNames } from './names.ts';
+import type { InstallOptions } from './options.ts';
 
+export { renderInstallBundle } from './bundle.ts';
+export { managerArgs } from './deployment.ts';
 export {
   binderyVersion,
-  builtInWorkloadRules,
   certDir,
   controllerLabel,
   defaultImage,
-  dynamicWebhookAnnotations,
   installNames,
   installPorts,
   legacyControllerLabel,
-  managerArgs,
-  renderInstallBundle,
-} from './bundle.ts';
-export type { CertMode, InstallOptions } from './bundle.ts';
+} from './names.ts';
+export type { CertMode, InstallOptions } from './options.ts';
+export { builtInWorkloadRules } from './rbac.ts';
+export { dynamicWebhookAnnotations } from './webhook-configurations.ts';
 export { applyInstallBundle } from './apply.ts';
 export type { ApplyInstallBundleOptions, ApplyInstallBundleResult } from './apply.ts';
 
