@@ -4,7 +4,7 @@
 // by a label `bench.bindery.dev/group: g-<k>`, k in 0..9, so a Deployment labelled with one group
 // is targeted by a tenth of those (10 of 1,000), while the interceptor still looks at all 1,000.
 // Then, per scenario, C Deployment creates (default 2,000) from 16 concurrent loops over one
-// KubeClient (undici opens 16 kept-alive connections):
+// KubeClient (its keep-alive Agent opens 16 connections):
 //
 //   none                 no webhook configuration: the API server's own create
 //   interceptor, 0 match the interceptor is registered; the Deployments match no binding
@@ -509,7 +509,7 @@ const benchStarted = performance.now();
 const cp = new ControlPlane();
 await cp.start();
 const dir = await mkdtemp(join(tmpdir(), 'bindery-bench-'));
-// One client for the creates: undici opens a connection per request in flight, 16 here.
+// One client for the creates: the keep-alive Agent opens a connection per request in flight, 16 here.
 const client = cp.client();
 try {
   await cp.installCRDs([serviceBindingCRD(), clusterWorkloadResourceMappingCRD()]);

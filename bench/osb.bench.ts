@@ -6,7 +6,7 @@
 //
 // The manager, the sample broker and this driver share one process (RSS is theirs together; the
 // heap figure is what the process holds at the end). Broker requests come from the sample broker's
-// own `osb_broker_requests_total`; status writes are counted on undici's request channel (PUT
+// own `osb_broker_requests_total`; status writes are counted on Node's `http.client.request.start` channel (PUT
 // …/status of the two kinds: only the manager writes status).
 // Run: node bench/osb.bench.ts [N] [runs]
 import { subscribe } from 'node:diagnostics_channel';
@@ -27,7 +27,7 @@ const runs = Number(process.argv[3] ?? 3);
 const concurrency = 32;
 
 let statusWrites = 0;
-subscribe('undici:request:create', (message) => {
+subscribe('http.client.request.start', (message) => {
   const { request } = message as { request: { method: string; path: string } };
   if (
     request.method === 'PUT' &&

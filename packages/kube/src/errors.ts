@@ -140,17 +140,20 @@ export function isRetryable(err: unknown): boolean {
   return isNetworkError(err);
 }
 
+// Node's socket and DNS errors (a "socket hang up" is ECONNRESET too), and the transport's own
+// timeouts (http-exchange.ts).
 const networkCodes = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
+  'ECONNABORTED',
   'EPIPE',
   'ETIMEDOUT',
   'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ERR_CONNECT_TIMEOUT',
+  'ERR_HEADERS_TIMEOUT',
 ]);
 
 /** A connection-level failure: the request may not have reached the server. */

@@ -108,7 +108,7 @@ describe('SharedInformer against a real API server', { skip: skipE2E }, () => {
       const { path } = (message as { request: { path: string } }).request;
       if (path.includes(`labelSelector=suite%3D${suite}`) && !path.includes('watch=')) pages++;
     };
-    subscribe('undici:request:create', countPages);
+    subscribe('http.client.request.start', countPages);
     const calls: number[] = [];
     const seen: KubeObject[] = [];
     const informer = start({
@@ -127,7 +127,7 @@ describe('SharedInformer against a real API server', { skip: skipE2E }, () => {
     });
     await informer
       .waitForSync(AbortSignal.timeout(30_000))
-      .finally(() => unsubscribe('undici:request:create', countPages));
+      .finally(() => unsubscribe('http.client.request.start', countPages));
     // Three pages of two, each transformed before the next was asked for.
     assert.deepEqual(calls, [1, 1, 2, 2, 3]);
 

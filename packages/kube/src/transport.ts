@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request as undiciRequest } from 'undici';
-import type { Dispatcher } from 'undici';
+import type { Agent, IncomingHttpHeaders } from 'node:http';
 import { Authenticator } from './credentials.ts';
 import type { Credentials } from './credentials.ts';
-import { StatusError, asStatus, isNetworkError } from './errors.ts';
+import { StatusError, asStatus } from './errors.ts';
+import { exchange, newAgent, readText, retireAgent, splitLines } from './http-exchange.ts';
+import type { ExchangeResponse } from './http-exchange.ts';
+import { retryDelay } from './retry-policy.ts';
 import type { ClusterConfig, KubeConfig } from './kubeconfig.ts';
 import type { Status } from './errors.ts';
 
@@ -36,6 +38,10 @@ export interface TransportOptions {
   retryBaseDelayMs?: number;
   /** Token and certificate files are read again after this long (default 10 s), and at once on a 401. */
   credentialsRefreshMs?: number;
+  /** A request whose response headers have not come after this long fails (default 60 s). A watch's body has no timeout. */
+  headersTimeoutMs?: number;
+  /** A connection not established after this long fails, before anything was sent (default 10 s). */
+  connectTimeoutMs?: number;
 }
 
 interface Pool {
@@ -45,7 +51,7 @@ interface Pool {
 }
 
 /**
- * Raw JSON over one pooled undici agent per cluster and user. Objects are never run through a
+ * Raw JSON over one keep-alive `node:https` Agent per cluster and user. Objects are never run through a
  * typed serializer, so unknown fields and timestamps arrive exactly as the server sent them.
  */
 export class Transport {
@@ -55,6 +61,8 @@ export class Transport {
   readonly #userAgent: string;
   readonly #maxAttempts: number;
   readonly #retryBaseDelayMs: number;
+  readonly #headersTimeoutMs: number;
+  readonly #connectTimeoutMs: number;
   #pool: Pool | undefined;
   /** Pools replaced after a certificate rotation, still draining their requests (watches). */
   readonly #retired = new Set<Promise<Agent>>();
@@ -80,6 +88,13 @@ export class Transport {
     this.#userAgent = options.userAgent ?? `bindery/0.1.0 node/${process.versions.node}`;
     this.#maxAttempts = options.maxAttempts ?? 5;
     this.#retryBaseDelayMs = options.retryBaseDelayMs ?? 100;
+    this.#headersTimeoutMs = options.headersTimeoutMs ?? 60_000;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    if (this.server.protocol !== 'https:' && this.server.protocol !== 'http:') {
+      throw new Error(
+        `${options.kubeConfig.source}: server "${cluster.server}" is neither https:// nor http://`,
+      );
+    }
   }
 
   /** One request, retried on throttling, server errors, and connection failures. */
@@ -87,11 +102,19 @@ export class Transport {
     for (let attempt = 1; ; attempt++) {
       try {
         const res = await this.#send(options);
-        const body = await readJson(res.body);
+        const body = parseBody(await readText(res.body));
         if (res.statusCode < 400) return { status: res.statusCode, body };
         throw statusError(options, res.statusCode, body, res.headers);
       } catch (err) {
-        const delay = this.#retryDelay(options, err, attempt);
+        const delay = options.signal?.aborted
+          ? undefined
+          : retryDelay({
+              method: options.method,
+              err,
+              attempt,
+              maxAttempts: this.#maxAttempts,
+              baseDelayMs: this.#retryBaseDelayMs,
+            });
         if (delay === undefined) throw err;
         await sleep(delay, undefined, { signal: options.signal });
       }
@@ -106,7 +129,7 @@ export class Transport {
   async stream(options: RequestOptions): Promise<AsyncIterable<string>> {
     const res = await this.#send(options);
     if (res.statusCode >= 400) {
-      throw statusError(options, res.statusCode, await readJson(res.body), res.headers);
+      throw statusError(options, res.statusCode, parseBody(await readText(res.body)), res.headers);
     }
     return splitLines(res.body);
   }
@@ -119,10 +142,10 @@ export class Transport {
     await Promise.all(agents.map(async (a) => (await a.catch(() => undefined))?.destroy()));
   }
 
-  async #send(options: RequestOptions, reauthenticated = false): Promise<Dispatcher.ResponseData> {
+  async #send(options: RequestOptions, reauthenticated = false): Promise<ExchangeResponse> {
     const credentials = await this.#auth.credentials();
     const agent = await this.#agentFor(credentials);
-    const headers: Record<string, string | string[]> = {
+    const headers: Record<string, string | string[] | number> = {
       ...credentials.headers,
       'user-agent': this.#userAgent,
       accept: options.accept ?? 'application/json',
@@ -131,17 +154,20 @@ export class Transport {
     if (options.body !== undefined) {
       body = JSON.stringify(options.body);
       headers['content-type'] = options.contentType ?? 'application/json';
+      headers['content-length'] = Buffer.byteLength(body);
     }
-    const res = await undiciRequest(this.url(options.path, options.query), {
-      dispatcher: agent,
+    const res = await exchange(this.url(options.path, options.query), {
+      agent,
       method: options.method,
       headers,
-      ...(body !== undefined ? { body } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
+      body,
+      signal: options.signal,
+      connectTimeoutMs: this.#connectTimeoutMs,
+      headersTimeoutMs: this.#headersTimeoutMs,
     });
     if (res.statusCode === 401 && !reauthenticated) {
       // A rotated token: read credentials again once before giving up.
-      await res.body.dump();
+      await readText(res.body);
       this.#auth.invalidate();
       return this.#send(options, true);
     }
@@ -156,23 +182,6 @@ export class Transport {
     return url;
   }
 
-  #retryDelay(options: RequestOptions, err: unknown, attempt: number): number | undefined {
-    if (attempt >= this.#maxAttempts || options.signal?.aborted) return undefined;
-    const backoff = Math.min(5_000, this.#retryBaseDelayMs * 2 ** (attempt - 1));
-    if (err instanceof StatusError) {
-      // 429 and 503/504 mean the server did not act on the request; any verb may be
-      // sent again. Other 5xx may have been acted on, so only reads are retried.
-      const unprocessed = err.code === 429 || err.code === 503 || err.code === 504;
-      if (!unprocessed && !(err.code >= 500 && options.method === 'GET')) return undefined;
-      const retryAfter = err.retryAfterSeconds;
-      return retryAfter !== undefined ? Math.min(retryAfter * 1000, 30_000) : backoff;
-    }
-    // A connection that failed before the request was sent is safe to retry for
-    // any verb; a reset mid-request only for reads.
-    if (!isNetworkError(err)) return undefined;
-    return options.method === 'GET' || isConnectError(err) ? backoff : undefined;
-  }
-
   /** The pool for the current client certificate; a rotated one gets a new pool, the old one drains. */
   #agentFor(credentials: Credentials): Promise<Agent> {
     const identity = `${credentials.cert ?? ''}\n${credentials.key ?? ''}`;
@@ -180,10 +189,10 @@ export class Transport {
     if (pool?.identity === identity) return pool.agent;
     if (pool) {
       this.#retired.add(pool.agent);
-      void pool.agent
-        .then((a) => a.close())
-        .catch(() => undefined)
-        .finally(() => this.#retired.delete(pool.agent));
+      pool.agent.then(
+        (a) => retireAgent(a, () => this.#retired.delete(pool.agent)),
+        () => this.#retired.delete(pool.agent),
+      );
     }
     const agent = this.#newAgent(credentials);
     this.#pool = { agent, identity };
@@ -206,40 +215,24 @@ export class Transport {
     }
     const caData = c['certificate-authority-data'];
     if (ca === undefined && caData) ca = Buffer.from(caData, 'base64').toString('utf8');
-    return new Agent({
-      connect: {
-        ...(ca !== undefined && { ca }),
-        ...(credentials.cert !== undefined && { cert: credentials.cert, key: credentials.key }),
-        ...(c['tls-server-name'] && { servername: c['tls-server-name'] }),
-        ...(c['insecure-skip-tls-verify'] && { rejectUnauthorized: false }),
-      },
-      // HTTP/1.1: with h2 every request shares one connection, and a half-open
-      // one (no RST ever comes) hangs them all; undici has no h2 ping health
-      // check. Here a stuck connection holds one request, and aborting it (the
-      // watch idle timer, a caller's signal, headersTimeout) replaces it.
-      allowH2: false,
-      keepAliveTimeout: 30_000,
-      // Watches hold a connection each for minutes; never let a short body
-      // timeout cut them. Idle watches are detected by the watcher itself.
-      bodyTimeout: 0,
-      headersTimeout: 60_000,
+    // HTTP/1.1 only (node:https speaks nothing else): with h2 every request shares one
+    // connection, and a half-open one (no RST ever comes) hangs them all. Here a stuck
+    // connection holds one request, and aborting it (the watch idle timer, a caller's signal,
+    // the headers timeout) replaces it.
+    return newAgent(this.server.protocol, {
+      ...(ca !== undefined && { ca }),
+      ...(credentials.cert !== undefined && { cert: credentials.cert, key: credentials.key }),
+      ...(c['tls-server-name'] && { servername: c['tls-server-name'] }),
+      ...(c['insecure-skip-tls-verify'] && { rejectUnauthorized: false }),
     });
   }
-}
-
-function isConnectError(err: unknown): boolean {
-  for (let e: unknown = err; e instanceof Error; e = e.cause) {
-    const code = (e as { code?: unknown }).code;
-    if (code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT') return true;
-  }
-  return false;
 }
 
 function statusError(
   options: RequestOptions,
   code: number,
   body: unknown,
-  headers: Dispatcher.ResponseData['headers'],
+  headers: IncomingHttpHeaders,
 ): StatusError {
   const status: Status = asStatus(body) ?? (typeof body === 'string' ? { message: body.slice(0, 500) } : {});
   const retryAfter = Number(headers['retry-after']);
@@ -258,29 +251,11 @@ function statusError(
   });
 }
 
-async function readJson(body: Dispatcher.ResponseData['body']): Promise<unknown> {
-  const text = await body.text();
+function parseBody(text: string): unknown {
   if (text === '') return undefined;
   try {
     return JSON.parse(text) as unknown;
   } catch {
     return text;
   }
-}
-
-/** Newline-delimited JSON, as the watch endpoint sends it. */
-async function* splitLines(body: AsyncIterable<Buffer>): AsyncGenerator<string> {
-  let rest = '';
-  const decoder = new TextDecoder();
-  for await (const chunk of body) {
-    rest += decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = rest.indexOf('\n')) >= 0) {
-      const line = rest.slice(0, newline);
-      rest = rest.slice(newline + 1);
-      if (line.trim() !== '') yield line;
-    }
-  }
-  rest += decoder.decode();
-  if (rest.trim() !== '') yield rest;
 }

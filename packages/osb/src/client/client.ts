@@ -1,12 +1,12 @@
-// An OSB 2.17 client on undici: one connection pool per broker, every endpoint, the headers the
+// An OSB 2.17 client on undici (loaded at the first request): one connection pool per broker, every endpoint, the headers the
 // spec asks for on every request, a timeout per request and a bound on what a broker can make us
 // read. It never retries a request that changes anything: whether to send it again, or a DELETE to
 // mitigate an orphan, is the controller's decision from the table. Only reads (GET) are tried again,
 // and only when the connection was never made.
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Agent, request as undiciRequest } from 'undici';
-import type { Dispatcher } from 'undici';
+import type * as Undici from 'undici';
+import type { Agent, Dispatcher } from 'undici';
 import { errorMessage, isObject } from '@bindery/kube';
 import { parseRetryAfter } from '../operations/polling.ts';
 import {
@@ -45,6 +45,11 @@ import type { Check } from './validate.ts';
 import * as check from './validate.ts';
 
 export type BrokerAuth = { basic: { username: string; password: string } } | { bearer: { token: string } };
+
+// undici is loaded with the first request to a broker, so a manager without the OSB platform
+// (`bindery manager` without `--osb`) never pays for it: 28 MiB of RSS (docs/benchmarks.md).
+let undici: Promise<typeof Undici> | undefined;
+const loadUndici = (): Promise<typeof Undici> => (undici ??= import('undici'));
 
 export interface OsbClientOptions {
   /** The broker's base URL; requests go to `<url>/v2/...`. */
@@ -107,7 +112,8 @@ export class OsbClient {
   readonly #timeoutMs: number;
   readonly #maxResponseBytes: number;
   readonly #maxGetAttempts: number;
-  readonly #agent: Agent;
+  readonly #agentOptions: Agent.Options;
+  #agent: Promise<Agent> | undefined;
 
   constructor(options: OsbClientOptions) {
     this.url = new URL(options.url);
@@ -126,7 +132,7 @@ export class OsbClient {
       [apiVersionHeader]: options.apiVersion ?? osbApiVersion,
       ...authHeader(options.auth),
     };
-    this.#agent = new Agent({
+    this.#agentOptions = {
       connect: {
         ...(options.caBundle !== undefined && { ca: options.caBundle }),
         ...(options.insecureSkipTLSVerify === true && { rejectUnauthorized: false }),
@@ -135,17 +141,22 @@ export class OsbClient {
       keepAliveTimeout: 30_000,
       headersTimeout: this.#timeoutMs,
       bodyTimeout: this.#timeoutMs,
-    });
+    };
   }
 
   /** Closes the connections once the requests in flight have their answers (or time out). */
   async close(): Promise<void> {
-    await this.#agent.close();
+    await (await this.#agent)?.close();
   }
 
   /** Closes the connections now, aborting requests in flight. */
   async destroy(): Promise<void> {
-    await this.#agent.destroy();
+    await (await this.#agent)?.destroy();
+  }
+
+  /** The pool, made at the first request. */
+  #dispatcher(): Promise<Agent> {
+    return (this.#agent ??= loadUndici().then(({ Agent }) => new Agent(this.#agentOptions)));
   }
 
   catalog(options?: OsbRequestOptions): Promise<OsbResponse<Catalog>> {
@@ -337,8 +348,10 @@ export class OsbClient {
     let res: Dispatcher.ResponseData;
     let text: string | undefined;
     try {
+      const dispatcher = await this.#dispatcher();
+      const { request: undiciRequest } = await loadUndici();
       res = await undiciRequest(url, {
-        dispatcher: this.#agent,
+        dispatcher,
         method: call.method,
         headers,
         ...(body !== undefined && { body }),
