@@ -7,7 +7,7 @@ import type { JsonPatchOperation } from '../json-patch.ts';
 import type { FakeServerOptions, TestConfig } from './config.ts';
 import { diff, formatDiff, formatValue } from './diff.ts';
 import { checkError, compareObject } from './expect.ts';
-import { jsonCopy } from './fake-client.ts';
+import { jsonCopy } from './object-store.ts';
 import { checkConfigs, fail, rowConfig, table, verifying, withCleanUp } from './table-runner.ts';
 import type { RowBase } from './table-runner.ts';
 

@@ -12,7 +12,8 @@ import { CacheSyncTimeoutError, CachedClient } from '../cached-client.ts';
 import type { KubeObject } from '@bindery/kube';
 import { testConfig } from './config.ts';
 import { forbiddenError } from './errors.ts';
-import { induceFailure, testEpoch } from './fake-client.ts';
+import { induceFailure } from './actions.ts';
+import { testEpoch } from './object-store.ts';
 import { newEvent } from './recorder.ts';
 import { newTrackRequest } from './tracker.ts';
 

@@ -4,8 +4,9 @@ import { FakeClock } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { pino } from 'pino';
 import type { Config } from '../config.ts';
-import { FakeClient, testEpoch } from './fake-client.ts';
-import type { Reactor } from './fake-client.ts';
+import type { Reactor } from './actions.ts';
+import { FakeClient } from './fake-client.ts';
+import { testEpoch } from './object-store.ts';
 import { FakeRecorder } from './recorder.ts';
 import { FakeTracker } from './tracker.ts';
 

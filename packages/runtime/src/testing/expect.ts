@@ -13,8 +13,9 @@ import type { KubeObject, PatchType } from '@bindery/kube';
 import type { Result } from '../result.ts';
 import type { Stash, StashKey } from '../stash.ts';
 import { diff, formatDiff, formatValue } from './diff.ts';
-import { jsonCopy } from './fake-client.ts';
-import type { Action, ActionRef, FakeClient } from './fake-client.ts';
+import type { Action, ActionRef } from './actions.ts';
+import type { FakeClient } from './fake-client.ts';
+import { jsonCopy } from './object-store.ts';
 import type { FakeRecorder, RecordedEvent } from './recorder.ts';
 import type { FakeTracker, TrackRequest } from './tracker.ts';
 

@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import { StatusError, isAlreadyExists, isConflict, isInvalid, isNotFound } from '@bindery/kube';
 import type { KubeObject, ObjectRef } from '@bindery/kube';
 import { conflictError, forbiddenError, pluralOf, qualifiedResource } from './errors.ts';
-import { FakeClient, formatTime, induceFailure } from './fake-client.ts';
+import { induceFailure } from './actions.ts';
+import { FakeClient } from './fake-client.ts';
+import { formatTime } from './object-store.ts';
 
 const cmRef = (name: string, namespace = 'ns'): ObjectRef => ({
   apiVersion: 'v1',

@@ -10,7 +10,7 @@ import { testConfig } from './config.ts';
 import type { FakeServerOptions, TestConfig } from './config.ts';
 import { checkExpectations } from './expect.ts';
 import type { Expectations } from './expect.ts';
-import type { Reactor } from './fake-client.ts';
+import type { Reactor } from './actions.ts';
 
 /** One more fake cluster a row runs with, and what must happen in it. */
 export interface AdditionalConfig extends Expectations {

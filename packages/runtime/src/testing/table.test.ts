@@ -8,7 +8,7 @@ import { StashKey } from '../stash.ts';
 import type { AdmissionRequest } from '../webhook/types.ts';
 import { conflictError, forbiddenError } from './errors.ts';
 import { newDeleteRef, stashed } from './expect.ts';
-import type { Reactor } from './fake-client.ts';
+import type { Reactor } from './actions.ts';
 import { newEvent } from './recorder.ts';
 import { admissionWebhookTests, runAdmissionWebhookTestCase } from './admission-table.ts';
 import type { AdmissionHandler, AdmissionWebhookTestCase } from './admission-table.ts';

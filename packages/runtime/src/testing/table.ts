@@ -14,7 +14,7 @@ import { Stash } from '../stash.ts';
 import type { FakeServerOptions, TestConfig } from './config.ts';
 import { checkError, checkResult, checkStash, compareObject } from './expect.ts';
 import type { StashedValues } from './expect.ts';
-import { jsonCopy } from './fake-client.ts';
+import { jsonCopy } from './object-store.ts';
 import { checkConfigs, fail, rowConfig, table, verifying, withCleanUp } from './table-runner.ts';
 import type { RowBase } from './table-runner.ts';
 
