@@ -8,7 +8,7 @@ import type { AdmissionContext, AdmissionRequest, AdmissionResult } from '@binde
 import { FakeClient } from '@bindery/runtime/testing';
 import { pino } from 'pino';
 import { BindingAdmissionController } from './admission.ts';
-import type { BindingInformer } from './admission.ts';
+import type { BindingInformer } from './binding-index.ts';
 import { envBinding, envBindingType, newEnvBinding, workload } from './env-binding.test-helpers.ts';
 import type { EnvBinding } from './env-binding.test-helpers.ts';
 

@@ -20,7 +20,7 @@ import { JsonPathError, JsonPathLimitError } from './projector/jsonpath/error.ts
 import { evaluateJsonPath, parseJsonPath } from './projector/jsonpath/full.ts';
 import { ProjectionError, project, unproject } from './projector/index.ts';
 import type { MappingSpec } from './projector/index.ts';
-import { BindingIndex } from './webhooks/binding-index.ts';
+import { ServiceBindingIndex } from './webhooks/binding-index.ts';
 import { interceptor } from './webhooks/interceptor.ts';
 import { asReview } from './webhooks/test-helpers.ts';
 import { validateMappingWebhook, validateServiceBindingWebhook } from './webhooks/validation.ts';
@@ -502,7 +502,7 @@ describe(`fuzz: untrusted input (${numRuns} runs per property)`, () => {
         fc.option(workload, { nil: undefined }),
         fc.option(typedMappingSpec, { nil: undefined }),
         async (bs, op, obj, old, spec) => {
-          const index = new BindingIndex();
+          const index = new ServiceBindingIndex();
           for (const b of bs) index.upsert(b);
           const handle = asReview(
             interceptor({ index, mapping: () => Promise.resolve(viaJson(spec) as MappingSpec | undefined) }),

@@ -5,7 +5,7 @@ import type { Controller, Manager, WebhookServer } from '@bindery/runtime';
 import { serviceBindingType } from '../controllers/servicebinding.ts';
 import { Resolver } from '../resolver/index.ts';
 import { AccessChecker } from './access-checker.ts';
-import { BindingIndex } from './binding-index.ts';
+import { ServiceBindingIndex } from './binding-index.ts';
 import { WebhookConfigurationReconciler } from './configurations.ts';
 import type { WebhookClientConfigOptions, WebhookConfigurationNamesOptions } from './configurations.ts';
 import {
@@ -50,7 +50,7 @@ export interface AddServiceBindingWebhooksOptions {
 }
 
 export interface ServiceBindingWebhooks {
-  index: BindingIndex;
+  index: ServiceBindingIndex;
   forwarder: TriggerForwarder;
   configurations: WebhookConfigurationReconciler;
   access: AccessChecker;
@@ -87,7 +87,7 @@ export function addServiceBindingWebhooks(
   options: AddServiceBindingWebhooksOptions,
 ): ServiceBindingWebhooks {
   const client: KubeClient = manager.client;
-  const index = new BindingIndex();
+  const index = new ServiceBindingIndex();
   index.attach(manager.informer(serviceBindingType));
 
   // The controller's mapping lookup, from the cache; the request names the resource, so no discovery.

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { ServiceBinding } from '../apis/index.ts';
-import { BindingIndex } from './binding-index.ts';
+import { ServiceBindingIndex } from './binding-index.ts';
 
 const binding = (name: string, workload: string): ServiceBinding => ({
   apiVersion: 'servicebinding.io/v1',
@@ -13,9 +13,9 @@ const binding = (name: string, workload: string): ServiceBinding => ({
   },
 });
 
-describe('BindingIndex', () => {
+describe('ServiceBindingIndex', () => {
   it('answers by workload kind and namespace, sorted by name', () => {
-    const index = new BindingIndex();
+    const index = new ServiceBindingIndex();
     index.upsert(binding('b', 'web'));
     index.upsert(binding('a', 'api'));
     assert.deepEqual(
@@ -30,7 +30,7 @@ describe('BindingIndex', () => {
   });
 
   it('caches views only for what bindings name, however many kinds and namespaces requests name', () => {
-    const index = new BindingIndex();
+    const index = new ServiceBindingIndex();
     index.upsert(binding('a', 'web'));
     for (let i = 0; i < 10_000; i++) {
       assert.deepEqual(index.forWorkload('example.com', `Kind${i}`, `ns-${i}`), []);
@@ -39,5 +39,32 @@ describe('BindingIndex', () => {
     index.forWorkload('apps', 'Deployment', 'default');
     index.forService('', 'Secret', 'default', 'db');
     assert.equal(index.cachedViews, 2);
+  });
+});
+
+describe('ServiceBindingIndex kinds', () => {
+  it('signals a kind change only when a workload or service kind comes or goes, not on every update', () => {
+    const index = new ServiceBindingIndex();
+    let changes = 0;
+    index.onKindsChanged(() => changes++);
+    const a = binding('a', 'web');
+    index.upsert(a);
+    assert.equal(changes, 1, 'Deployment and Secret appear');
+    // A status write of the only binding naming Deployments: the kinds stay as they were.
+    index.upsert({ ...a, status: { observedGeneration: 2 } });
+    index.upsert(binding('b', 'api'));
+    assert.equal(changes, 1);
+    index.upsert({ ...a, spec: { ...a.spec, workload: { apiVersion: 'batch/v1', kind: 'Job', name: 'm' } } });
+    assert.equal(changes, 2, 'Job appears');
+    assert.deepEqual(
+      index.workloadTypes().map((t) => t.kind),
+      ['Deployment', 'Job'],
+    );
+    index.remove(a);
+    assert.equal(changes, 3, 'Job goes');
+    index.remove(binding('b', 'api'));
+    assert.equal(changes, 4);
+    assert.deepEqual(index.workloadTypes(), []);
+    assert.deepEqual(index.serviceTypes(), []);
   });
 });

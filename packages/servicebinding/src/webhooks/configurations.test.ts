@@ -8,7 +8,7 @@ import type { Reactor } from '@bindery/runtime/testing';
 import { pino } from 'pino';
 import type { ServiceBinding } from '../apis/index.ts';
 import { AccessChecker } from './access-checker.ts';
-import { BindingIndex } from './binding-index.ts';
+import { ServiceBindingIndex } from './binding-index.ts';
 import { WebhookConfigurationReconciler } from './configurations.ts';
 import { defaultWebhookConfigurationNames, webhookNames } from './constants.ts';
 
@@ -82,7 +82,10 @@ describe('WebhookConfigurationReconciler', () => {
   };
 
   /** A reconciler over a fake store holding the interceptor's configuration (rules only, as from manifests). */
-  function setup(index: BindingIndex): { reconciler: WebhookConfigurationReconciler; store: FakeClient } {
+  function setup(index: ServiceBindingIndex): {
+    reconciler: WebhookConfigurationReconciler;
+    store: FakeClient;
+  } {
     const store = new FakeClient({
       objects: [
         {
@@ -134,7 +137,7 @@ describe('WebhookConfigurationReconciler', () => {
   }
 
   it('a transient discovery error keeps a kind already in the rules, and marks the rules incomplete', async () => {
-    const index = new BindingIndex();
+    const index = new ServiceBindingIndex();
     index.upsert(binding('web', { apiVersion: 'apps/v1', kind: 'Deployment' }));
     index.upsert(binding('migrate', { apiVersion: 'batch/v1', kind: 'Job' }));
     const { reconciler } = setup(index);
@@ -148,7 +151,7 @@ describe('WebhookConfigurationReconciler', () => {
   });
 
   it('a kind whose first lookup fails transiently is not written without, and is retried with backoff, not at the next resync', async () => {
-    const index = new BindingIndex();
+    const index = new ServiceBindingIndex();
     index.upsert(binding('web', { apiVersion: 'apps/v1', kind: 'Deployment' }));
     index.upsert(binding('migrate', { apiVersion: 'batch/v1', kind: 'Job' }));
     const { reconciler, store } = setup(index);

@@ -1,15 +1,18 @@
 // Keeps the webhook configurations in step with the live bindings (an aggregate-style runnable
-// over the ServiceBinding informer, on the leader): the interceptor's and the trigger's rules are
+// over the ServiceBinding index, on the leader): the interceptor's and the trigger's rules are
 // recomputed whenever a workload or service kind appears or disappears, and every `resyncMs` to
-// undo drift. Writes are server-side applies by `webhookFieldManager`, only when something differs.
+// undo drift — the bindings package's `WebhookRulesReconciler` loop and `webhookRules`. Writes are
+// server-side applies by `webhookFieldManager`, only when something differs.
 //
 // With `clientConfig` it owns the whole webhook entries (and creates the three configurations,
 // the API validation one included): for `dev` mode and installs without manifests for them. Without
 // it, it sets only the `rules` of configurations shipped by the install manifests, and waits for
 // them to exist.
 
-import { isNotFound, parseApiVersion, realClock, sleep } from '@bindery/kube';
+import { isNotFound, parseApiVersion } from '@bindery/kube';
 import type { KubeObject, TypeRef } from '@bindery/kube';
+import { WebhookRulesReconciler, webhookRules } from '@bindery/bindings';
+import type { KnownResource, WebhookRule } from '@bindery/bindings';
 import { deepEqual } from '@bindery/runtime';
 import type { Client, Runnable } from '@bindery/runtime';
 import { pino } from 'pino';
@@ -18,7 +21,7 @@ import { group as apiGroup, serviceBindingKind } from '../apis/index.ts';
 import { isDirectSecretReference } from '../resolver/index.ts';
 import type { ResourceFor } from '../resolver/index.ts';
 import type { AccessChecker } from './access-checker.ts';
-import type { BindingIndex } from './binding-index.ts';
+import type { ServiceBindingIndex } from './binding-index.ts';
 import {
   defaultWebhookConfigurationNames,
   interceptorPath,
@@ -29,8 +32,6 @@ import {
   webhookFieldManager,
   webhookNames,
 } from './constants.ts';
-import { webhookRules } from './rules.ts';
-import type { KnownResource, WebhookRule } from './rules.ts';
 
 const ADMISSION = 'admissionregistration.k8s.io/v1';
 
@@ -53,7 +54,7 @@ export interface WebhookConfigurationNamesOptions {
 }
 
 export interface WebhookConfigurationsOptions {
-  index: BindingIndex;
+  index: ServiceBindingIndex;
   /** Reads and applies the configurations: a client of the API server (not a cache). */
   client: Pick<Client, 'get'> & {
     apply(
@@ -92,8 +93,7 @@ export class WebhookConfigurationReconciler implements Runnable {
   readonly #options: WebhookConfigurationsOptions;
   readonly #log: Logger;
   readonly #names: Required<WebhookConfigurationNamesOptions>;
-  #wake: (() => void) | undefined;
-  #dirty = true;
+  readonly #loop: WebhookRulesReconciler;
   /** Last known resource per kind, for each webhook's rules: a transient error keeps them. */
   readonly #known = {
     interceptor: new Map<string, KnownResource>(),
@@ -105,40 +105,20 @@ export class WebhookConfigurationReconciler implements Runnable {
     this.#options = options;
     this.#names = { ...defaultWebhookConfigurationNames, ...options.names };
     this.#log = (options.log ?? pino({ name: 'servicebinding' })).child({ component: this.name });
-    options.index.onKindsChanged(() => {
-      this.#dirty = true;
-      this.#wake?.();
+    this.#loop = new WebhookRulesReconciler({
+      waitForSync: (signal) => options.index.waitForSync(signal),
+      // Missing: the manifests are not applied yet. Incomplete: a kind's lookup failed. Soon, either way.
+      sync: async (signal) =>
+        (await this.sync(signal)).includes('missing') || this.#incomplete ? 'retry' : 'synced',
+      log: this.#log,
+      ...(options.resyncMs !== undefined ? { resyncMs: options.resyncMs } : {}),
+      ...(options.debounceMs !== undefined ? { debounceMs: options.debounceMs } : {}),
     });
+    options.index.onKindsChanged(() => this.#loop.kindsChanged());
   }
 
-  async start(signal: AbortSignal): Promise<void> {
-    try {
-      // Rules from a half-filled index would drop kinds that are still bound.
-      await this.#options.index.waitForSync(signal);
-    } catch {
-      return;
-    }
-    let backoffMs = 1_000;
-    while (!signal.aborted) {
-      this.#dirty = false;
-      let waitMs = this.#options.resyncMs ?? 5 * 60_000;
-      try {
-        // Missing: the manifests are not applied yet. Incomplete: a kind's lookup failed. Soon, either way.
-        if ((await this.sync(signal)).includes('missing') || this.#incomplete) {
-          waitMs = backoffMs;
-          backoffMs = Math.min(backoffMs * 2, 30_000);
-        } else {
-          backoffMs = 1_000;
-        }
-      } catch (err) {
-        if (signal.aborted) return;
-        this.#log.warn({ err, retryInMs: backoffMs }, 'cannot update the webhook configurations');
-        waitMs = backoffMs;
-        backoffMs = Math.min(backoffMs * 2, 30_000);
-      }
-      if (this.#dirty) waitMs = Math.min(waitMs, this.#options.debounceMs ?? 100);
-      await this.#sleep(waitMs, signal);
-    }
+  start(signal: AbortSignal): Promise<void> {
+    return this.#loop.start(signal);
   }
 
   /** The rules the live bindings call for. */
@@ -345,14 +325,6 @@ export class WebhookConfigurationReconciler implements Runnable {
     );
     this.#log.info({ configuration: `${kind}/${name}` }, 'webhook configuration updated');
     return 'applied';
-  }
-
-  /** Waits `ms`, or less when a kind change wakes it (`#wake`). */
-  async #sleep(ms: number, signal: AbortSignal): Promise<void> {
-    const wake = new AbortController();
-    this.#wake = () => wake.abort();
-    await sleep(realClock, ms, AbortSignal.any([signal, wake.signal]));
-    this.#wake = undefined;
   }
 }
 

@@ -4,7 +4,7 @@ export type { AddServiceBindingWebhooksOptions, ServiceBindingWebhooks } from '.
 export * from './constants.ts';
 export { AccessChecker } from './access-checker.ts';
 export type { AccessCheckerOptions, ResourceAccess } from './access-checker.ts';
-export { BindingIndex } from './binding-index.ts';
+export { ServiceBindingIndex } from './binding-index.ts';
 export type { IndexedBinding } from './binding-index.ts';
 export { WebhookConfigurationReconciler } from './configurations.ts';
 export type {
@@ -20,7 +20,5 @@ export { affectedBindings, trigger } from './trigger.ts';
 export type { BindingKey, TriggerOptions } from './trigger.ts';
 export { TriggerForwarder } from './trigger-forwarder.ts';
 export type { TriggerForwarderOptions } from './trigger-forwarder.ts';
-export { webhookRules } from './rules.ts';
-export type { RulesOptions, WebhookRule } from './rules.ts';
 export { validateMappingWebhook, validateServiceBindingWebhook } from './validation.ts';
 export type { ValidateServiceBindingOptions } from './validation.ts';

@@ -7,7 +7,7 @@ import { decodeAdmissionPatch } from '@bindery/runtime/testing';
 import { cronJobMapping } from '../apis/index.ts';
 import type { ServiceBinding } from '../apis/index.ts';
 import { bindWorkload, unbindWorkload } from '../controllers/servicebinding.ts';
-import { BindingIndex } from './binding-index.ts';
+import { ServiceBindingIndex } from './binding-index.ts';
 import { interceptor } from './interceptor.ts';
 import { asReview, request } from './test-helpers.ts';
 
@@ -194,7 +194,7 @@ const rows: Record<string, Row> = {
 describe('interceptor', () => {
   for (const [name, row] of Object.entries(rows)) {
     it(name, async () => {
-      const index = new BindingIndex();
+      const index = new ServiceBindingIndex();
       for (const b of row.bindings) index.upsert(b);
       const handle = asReview(
         interceptor({

@@ -19,7 +19,7 @@ import {
 } from '../controllers/servicebinding.ts';
 import { ProjectionError, isProjected } from '../projector/index.ts';
 import type { MappingSpec } from '../projector/index.ts';
-import type { BindingIndex, IndexedBinding } from './binding-index.ts';
+import type { ServiceBindingIndex, IndexedBinding } from './binding-index.ts';
 
 /** The mapping of a workload kind; `resource` is the plural the API server sent in the request. */
 export type MappingLookup = (
@@ -28,7 +28,7 @@ export type MappingLookup = (
 ) => Promise<MappingSpec | undefined>;
 
 export interface InterceptorOptions {
-  index: BindingIndex;
+  index: ServiceBindingIndex;
   /** The controller's lookup: the ClusterWorkloadResourceMapping `<resource>.<group>`, from the cache. */
   mapping: MappingLookup;
   /** As the controller's: a binding that would set one of these variables is not projected, with a warning. */

@@ -31,7 +31,7 @@ export interface TriggerForwarderOptions {
   enqueue: (binding: BindingKey) => void;
   /** Patches bindings from the other replicas: a client that writes to the API server. */
   client: Pick<Client, 'patch'>;
-  /** Whether the binding is in the cache (`BindingIndex.has`); others are never patched. Default: all. */
+  /** Whether the binding is in the cache (`ServiceBindingIndex.has`); others are never patched. Default: all. */
   exists?: (binding: BindingKey) => boolean;
   /** Patches per second to the API server, across all bindings. Default 10. */
   maxPatchesPerSecond?: number;

@@ -4,7 +4,7 @@ import { StatusError } from '@bindery/kube';
 import type { KubeObject, ObjectRef } from '@bindery/kube';
 import type { ServiceBinding } from '../apis/index.ts';
 import { bindWorkload } from '../controllers/servicebinding.ts';
-import { BindingIndex } from './binding-index.ts';
+import { ServiceBindingIndex } from './binding-index.ts';
 import { triggerAnnotation } from './constants.ts';
 import { affectedBindings, trigger } from './trigger.ts';
 import type { BindingKey } from './trigger.ts';
@@ -40,8 +40,8 @@ const toBinding = sb(
   { ...deploy, name: 'api' },
 );
 
-function index(): BindingIndex {
-  const i = new BindingIndex();
+function index(): ServiceBindingIndex {
+  const i = new ServiceBindingIndex();
   for (const b of [toBackend, toSecret, toBinding]) i.upsert(b);
   return i;
 }
@@ -56,7 +56,7 @@ const deployment = (name: string, labels: Record<string, string> = {}): KubeObje
   metadata: { namespace: 'default', name, labels },
   spec: { template: { spec: { containers: [{ name: 'app' }] } } },
 });
-const keys = (i: BindingIndex, r: ReturnType<typeof request>): string[] =>
+const keys = (i: ServiceBindingIndex, r: ReturnType<typeof request>): string[] =>
   affectedBindings(i, r).map((e) => e.key);
 
 describe('trigger: affected bindings', () => {

@@ -11,7 +11,7 @@ import type { AdmissionHandler, AdmissionRequest } from '@bindery/runtime';
 import { group as apiGroup, serviceBindingKind } from '../apis/index.ts';
 import { isProjected } from '../projector/index.ts';
 import { bindingSecretName, isDirectSecretReference } from '../resolver/index.ts';
-import type { BindingIndex, IndexedBinding } from './binding-index.ts';
+import type { ServiceBindingIndex, IndexedBinding } from './binding-index.ts';
 import { targets } from './interceptor.ts';
 
 /** A binding to reconcile. */
@@ -21,7 +21,7 @@ export interface BindingKey {
 }
 
 export interface TriggerOptions {
-  index: BindingIndex;
+  index: ServiceBindingIndex;
   /** Hands the affected bindings to the controller (`TriggerForwarder.forward`). */
   enqueue: (bindings: BindingKey[]) => void;
 }
@@ -47,7 +47,7 @@ export function trigger(options: TriggerOptions): AdmissionHandler {
  * its existence or `.status.binding.name`; for a workload, its existence, its labels, or a
  * projection that is missing (what the interceptor could not put back).
  */
-export function affectedBindings(index: BindingIndex, request: AdmissionRequest): IndexedBinding[] {
+export function affectedBindings(index: ServiceBindingIndex, request: AdmissionRequest): IndexedBinding[] {
   // A dry run changes nothing; bindings themselves are watched by the controller.
   if (request.dryRun === true) return [];
   if (!isObject(request.kind)) return [];

@@ -1,10 +1,10 @@
-// The rules of the interceptor and trigger webhooks, from the kinds the live bindings name (the
-// RI's WebhookRules): kind → plural resource by discovery, one rule per API group, every version
-// (`apiVersions: ["*"]`), resources sorted, and only resources the controller may act on.
+// The rules of an admission webhook, from the kinds that live bindings name (the RI's WebhookRules,
+// knative psbinding's rules): kind → plural resource by discovery, one rule per API group (every
+// version) or per group/version, resources sorted, and only resources the controller may act on.
+// Used by the binding admission controller and by the ServiceBinding interceptor and trigger.
 
 import { NoKindMatchError, parseApiVersion } from '@bindery/kube';
 import type { TypeRef } from '@bindery/kube';
-import type { ResourceFor } from '../resolver/index.ts';
 
 /** One rule of a webhook configuration, in the exact form the API server stores. */
 export interface WebhookRule {
@@ -23,18 +23,27 @@ export interface KnownResource {
 
 export interface RulesOptions {
   /** Kind → resource. Only `NoKindMatchError` means "not served"; any other error is transient. */
-  resourceFor: ResourceFor;
-  /** Whether the controller may act on a resource (a SelfSubjectAccessReview, cached); throws when it cannot tell. */
-  allowed: (group: string, resource: string) => Promise<boolean>;
+  resourceFor: (type: TypeRef) => Promise<{ group?: string; resource: string }>;
+  /**
+   * Whether the controller may act on a resource (a SelfSubjectAccessReview, cached); throws when
+   * it cannot tell. Default: every resource.
+   */
+  allowed?: (group: string, resource: string) => Promise<boolean>;
   operations: readonly string[];
+  /**
+   * `all` (default): one rule per group for every version (`apiVersions: ["*"]`), the request in
+   * the version it was made in. `named`: one rule per group/version the types name, so the API
+   * server converts requests to a version the binding knows.
+   */
+  versions?: 'all' | 'named';
   /** Added per resource, e.g. `["status"]` gives `x` and `x/status`. */
   subresources?: (type: TypeRef) => readonly string[];
   /** A kind that is not served, or not allowed: left out, with the reason. */
   onSkip?: (type: TypeRef, reason: string) => void;
   /**
-   * What each kind (by `group/Kind`) resolved to last time; kept up to date here. A kind whose
-   * discovery or access check fails transiently keeps its entry's rule. Kinds not asked for are
-   * forgotten, so it holds no more than the kinds bound.
+   * What each kind (by `group/Kind`, or `apiVersion/Kind` with `versions: 'named'`) resolved to
+   * last time; kept up to date here. A kind whose discovery or access check fails transiently
+   * keeps its entry's rule. Kinds not asked for are forgotten, so it holds no more than the kinds bound.
    */
   lastKnown?: Map<string, KnownResource>;
   /** A kind kept from `lastKnown` because of a transient error: the caller should compute again soon. */
@@ -46,11 +55,14 @@ export interface RulesOptions {
  * and without one the whole computation fails, so that no rules leaving it out are written.
  */
 export async function webhookRules(types: readonly TypeRef[], options: RulesOptions): Promise<WebhookRule[]> {
-  const byGroup = new Map<string, Set<string>>();
+  const named = options.versions === 'named';
+  /** By group (by apiVersion when named): the rule's group, version and resources. */
+  const byRule = new Map<string, { group: string; version: string; resources: Set<string> }>();
   const known = options.lastKnown;
   const asked = new Set<string>();
   for (const type of types) {
-    const key = `${parseApiVersion(type.apiVersion).group}/${type.kind}`;
+    const { group, version } = parseApiVersion(type.apiVersion);
+    const key = named ? `${type.apiVersion}/${type.kind}` : `${group}/${type.kind}`;
     asked.add(key);
     let info: KnownResource | undefined;
     try {
@@ -67,17 +79,22 @@ export async function webhookRules(types: readonly TypeRef[], options: RulesOpti
       continue;
     }
     known?.set(key, info);
-    let resources = byGroup.get(info.group);
-    if (!resources) byGroup.set(info.group, (resources = new Set()));
-    resources.add(info.resource);
-    for (const sub of options.subresources?.(type) ?? []) resources.add(`${info.resource}/${sub}`);
+    const ruleKey = named ? type.apiVersion : info.group;
+    let rule = byRule.get(ruleKey);
+    if (!rule)
+      byRule.set(
+        ruleKey,
+        (rule = { group: info.group, version: named ? version : '*', resources: new Set() }),
+      );
+    rule.resources.add(info.resource);
+    for (const sub of options.subresources?.(type) ?? []) rule.resources.add(`${info.resource}/${sub}`);
   }
   for (const key of known?.keys() ?? []) if (!asked.has(key)) known?.delete(key);
-  return [...byGroup.entries()]
+  return [...byRule.entries()]
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([group, resources]): WebhookRule => ({
+    .map(([, { group, version, resources }]): WebhookRule => ({
       apiGroups: [group],
-      apiVersions: ['*'],
+      apiVersions: [version],
       operations: [...options.operations],
       resources: [...resources].sort(),
       scope: 'Namespaced',
@@ -88,15 +105,15 @@ export async function webhookRules(types: readonly TypeRef[], options: RulesOpti
 async function resolve(type: TypeRef, options: RulesOptions): Promise<KnownResource | undefined> {
   let info: KnownResource;
   try {
-    const { group, resource } = await options.resourceFor(type);
-    info = { group, resource };
+    const found = await options.resourceFor(type);
+    info = { group: found.group ?? parseApiVersion(type.apiVersion).group, resource: found.resource };
   } catch (err) {
     if (!(err instanceof NoKindMatchError)) throw err;
     // A binding naming a kind that is not served binds nothing; the others still count.
     options.onSkip?.(type, err.message);
     return undefined;
   }
-  if (!(await options.allowed(info.group, info.resource))) {
+  if (options.allowed && !(await options.allowed(info.group, info.resource))) {
     options.onSkip?.(
       type,
       `the controller may not act on ${info.group === '' ? info.resource : `${info.resource}.${info.group}`}`,

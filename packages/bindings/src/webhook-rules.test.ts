@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { NoKindMatchError } from '@bindery/kube';
 import type { TypeRef } from '@bindery/kube';
-import { webhookRules } from './rules.ts';
+import { webhookRules } from './webhook-rules.ts';
 
 const resources: Record<string, { group: string; resource: string }> = {
   'apps/v1/Deployment': { group: 'apps', resource: 'deployments' },
@@ -120,5 +120,43 @@ describe('webhookRules', () => {
       await webhookRules([], { resourceFor, allowed: () => Promise.resolve(true), operations: ['CREATE'] }),
       [],
     );
+  });
+});
+
+describe('webhookRules, versions: named', () => {
+  it('one rule per group/version the kinds name, every version of a kind apart', async () => {
+    const lastKnown = new Map<string, { group: string; resource: string }>();
+    const rules = await webhookRules(
+      [
+        { apiVersion: 'apps/v1', kind: 'StatefulSet' },
+        { apiVersion: 'apps/v1', kind: 'Deployment' },
+        { apiVersion: 'apps/v1beta2', kind: 'Deployment' },
+        { apiVersion: 'batch/v1', kind: 'Job' },
+      ],
+      {
+        resourceFor: (t) => Promise.resolve({ resource: `${t.kind.toLowerCase()}s` }),
+        operations: ['CREATE', 'UPDATE'],
+        versions: 'named',
+        lastKnown,
+      },
+    );
+    const rule = (group: string, version: string, resources: string[]): unknown => ({
+      apiGroups: [group],
+      apiVersions: [version],
+      operations: ['CREATE', 'UPDATE'],
+      resources,
+      scope: 'Namespaced',
+    });
+    assert.deepEqual(rules, [
+      rule('apps', 'v1', ['deployments', 'statefulsets']),
+      rule('apps', 'v1beta2', ['deployments']),
+      rule('batch', 'v1', ['jobs']),
+    ]);
+    assert.deepEqual([...lastKnown.keys()].sort(), [
+      'apps/v1/Deployment',
+      'apps/v1/StatefulSet',
+      'apps/v1beta2/Deployment',
+      'batch/v1/Job',
+    ]);
   });
 });
