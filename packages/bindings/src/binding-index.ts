@@ -5,7 +5,7 @@
 // goes: those kinds drive the webhooks' rules. The binding admission controller indexes bindings
 // by subject; the ServiceBinding webhooks by workload and by service (`ServiceBindingIndex`).
 
-import { isTombstone, parseApiVersion } from '@bindery/kube';
+import { groupKind, isTombstone, parseApiVersion } from '@bindery/kube';
 import type { EventHandler, KubeObject, TypeRef } from '@bindery/kube';
 
 /** What an index needs of the bindings' informer (the manager's `informer(type)`). */
@@ -35,7 +35,7 @@ export interface BindingIndexOptions<B extends KubeObject, E extends IndexEntry,
   axes: Record<A, (entry: E) => IndexedRef>;
   /**
    * Count each version of a kind as a kind of its own (`apiVersion/Kind`), for rules per version.
-   * Default: versions of one kind are the same objects (`group/Kind`).
+   * Default: versions of one kind are the same objects (`Kind.group`).
    */
   kindsByVersion?: boolean;
 }
@@ -185,9 +185,7 @@ export class BindingIndex<B extends KubeObject, E extends IndexEntry, A extends 
   #count(axis: Axis<E>, entry: E, delta: 1 | -1): boolean {
     const { kinds } = axis;
     const { type } = axis.refOf(entry);
-    const kindKey = this.#options.kindsByVersion
-      ? `${type.apiVersion}/${type.kind}`
-      : `${parseApiVersion(type.apiVersion).group}/${type.kind}`;
+    const kindKey = this.#options.kindsByVersion ? `${type.apiVersion}/${type.kind}` : groupKind(type);
     const current = kinds.get(kindKey);
     if (!current) {
       if (delta < 0) return false;

@@ -105,7 +105,7 @@ describe('webhookRules', () => {
     );
   });
   it('a kind no longer served, or denied, is dropped from what is known', async () => {
-    const lastKnown = new Map([['batch/Job', { group: 'batch', resource: 'jobs' }]]);
+    const lastKnown = new Map([['Job.batch', { group: 'batch', resource: 'jobs' }]]);
     const rules = await webhookRules([{ apiVersion: 'batch/v1', kind: 'Job' }], {
       resourceFor,
       allowed: () => Promise.resolve(false),

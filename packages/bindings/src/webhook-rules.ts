@@ -3,7 +3,7 @@
 // version) or per group/version, resources sorted, and only resources the controller may act on.
 // Used by the binding admission controller and by the ServiceBinding interceptor and trigger.
 
-import { NoKindMatchError, parseApiVersion } from '@bindery/kube';
+import { NoKindMatchError, groupKind, parseApiVersion } from '@bindery/kube';
 import type { TypeRef } from '@bindery/kube';
 
 /** One rule of a webhook configuration, in the exact form the API server stores. */
@@ -41,7 +41,7 @@ export interface RulesOptions {
   /** A kind that is not served, or not allowed: left out, with the reason. */
   onSkip?: (type: TypeRef, reason: string) => void;
   /**
-   * What each kind (by `group/Kind`, or `apiVersion/Kind` with `versions: 'named'`) resolved to
+   * What each kind (by `Kind.group`, or `apiVersion/Kind` with `versions: 'named'`) resolved to
    * last time; kept up to date here. A kind whose discovery or access check fails transiently
    * keeps its entry's rule. Kinds not asked for are forgotten, so it holds no more than the kinds bound.
    */
@@ -61,8 +61,7 @@ export async function webhookRules(types: readonly TypeRef[], options: RulesOpti
   const known = options.lastKnown;
   const asked = new Set<string>();
   for (const type of types) {
-    const { group, version } = parseApiVersion(type.apiVersion);
-    const key = named ? `${type.apiVersion}/${type.kind}` : `${group}/${type.kind}`;
+    const key = named ? `${type.apiVersion}/${type.kind}` : groupKind(type);
     asked.add(key);
     let info: KnownResource | undefined;
     try {
@@ -84,7 +83,11 @@ export async function webhookRules(types: readonly TypeRef[], options: RulesOpti
     if (!rule)
       byRule.set(
         ruleKey,
-        (rule = { group: info.group, version: named ? version : '*', resources: new Set() }),
+        (rule = {
+          group: info.group,
+          version: named ? parseApiVersion(type.apiVersion).version : '*',
+          resources: new Set(),
+        }),
       );
     rule.resources.add(info.resource);
     for (const sub of options.subresources?.(type) ?? []) rule.resources.add(`${info.resource}/${sub}`);

@@ -9,7 +9,7 @@
 // it, it sets only the `rules` of configurations shipped by the install manifests, and waits for
 // them to exist.
 
-import { isNotFound, parseApiVersion } from '@bindery/kube';
+import { groupKind, isNotFound, parseApiVersion } from '@bindery/kube';
 import type { KubeObject, TypeRef } from '@bindery/kube';
 import { WebhookRulesReconciler, webhookRules } from '@bindery/bindings';
 import type { KnownResource, WebhookRule } from '@bindery/bindings';
@@ -158,7 +158,7 @@ export class WebhookConfigurationReconciler implements Runnable {
       operations: ['CREATE', 'UPDATE'],
       onSkip,
     });
-    const serviceKinds = new Set(services.map((t) => `${parseApiVersion(t.apiVersion).group}/${t.kind}`));
+    const serviceKinds = new Set(services.map(groupKind));
     const trigger = await webhookRules(dedupe([...workloads, ...services]), {
       resourceFor,
       lastKnown: this.#known.trigger,
@@ -166,8 +166,7 @@ export class WebhookConfigurationReconciler implements Runnable {
       allowed: (group, resource) => access.allowed({ group, resource, verb: 'get' }, signal),
       operations: ['CREATE', 'UPDATE', 'DELETE'],
       // A Provisioned Service's `.status.binding.name` is usually written through `/status`.
-      subresources: (t) =>
-        serviceKinds.has(`${parseApiVersion(t.apiVersion).group}/${t.kind}`) ? ['status'] : [],
+      subresources: (t) => (serviceKinds.has(groupKind(t)) ? ['status'] : []),
       onSkip,
     });
     return { interceptor, trigger, incomplete };
@@ -339,7 +338,7 @@ function contains(live: unknown, want: unknown): boolean {
 function dedupe(types: TypeRef[]): TypeRef[] {
   const seen = new Map<string, TypeRef>();
   for (const t of types) {
-    const key = `${parseApiVersion(t.apiVersion).group}/${t.kind}`;
+    const key = groupKind(t);
     if (!seen.has(key)) seen.set(key, t);
   }
   return [...seen.values()];
