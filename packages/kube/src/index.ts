@@ -11,6 +11,7 @@ export * from './informer.ts';
 export * from './transform.ts';
 export * from './clock.ts';
 export * from './lru-cache.ts';
+export * from './string-interner.ts';
 export * from './token-bucket.ts';
 export * from './rate-limiter.ts';
 export * from './workqueue.ts';

@@ -5,6 +5,9 @@ import {
   EventRecorder,
   LeaderElector,
   SharedInformerFactory,
+  StringInterner,
+  chainTransforms,
+  internStrings,
   realClock,
   stripManagedFields,
 } from '@bindery/kube';
@@ -59,7 +62,9 @@ export interface ManagerOptions {
   recorder?: Recorder;
   /**
    * What every cache keeps of an object, unless its informer is asked for with its own transform
-   * (controller-runtime's `DefaultTransform`). Default `stripManagedFields`; `false` keeps objects whole.
+   * (controller-runtime's `DefaultTransform`). Default `stripManagedFields`, then one copy of each
+   * repeated string value across the manager's caches (`internStrings`, a bounded table);
+   * `false` keeps objects whole.
    */
   cacheTransform?: TransformFunc | false;
   /**
@@ -113,7 +118,8 @@ export class Manager {
     this.client = options.client;
     this.log = options.log ?? pino({ name: options.name ?? 'bindery' });
     this.registry = options.registry ?? defaultRegistry();
-    const transform = options.cacheTransform ?? stripManagedFields;
+    const transform =
+      options.cacheTransform ?? chainTransforms(stripManagedFields, internStrings(new StringInterner()));
     const syncPeriodMs = options.syncPeriodMs ?? defaultSyncPeriodMs;
     this.informers = new SharedInformerFactory({
       client: options.client,
