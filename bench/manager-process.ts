@@ -29,7 +29,10 @@ const cacheRoot = join(homedir(), '.cache', 'bindery', 'bench-manager');
 export interface Variant {
   label: string;
   from: 'built' | 'sources';
-  /** Built from another checkout than this one (`tree=<dir>`). */
+  /**
+   * Another checkout than this one (`tree=<dir>`): its production install, or with `sources` its
+   * sources (run through its own copy of bench/manager-child.ts).
+   */
   tree?: string;
   execArgv: string[];
   env: Record<string, string>;
@@ -158,7 +161,12 @@ export interface ManagerProcess {
 /** Spawns a manager process for `kubeconfig`, as `variant` says. */
 export async function startManager(kubeconfig: string, variant: Variant): Promise<ManagerProcess> {
   const program =
-    variant.from === 'built' ? join(await productionInstall(variant.tree), 'manager-child.mjs') : childSource;
+    variant.from === 'built'
+      ? join(await productionInstall(variant.tree), 'manager-child.mjs')
+      : variant.tree
+        ? join(variant.tree, 'bench', 'manager-child.ts')
+        : childSource;
+  if (!existsSync(program)) throw new Error(`${program} is missing: copy bench/manager-child.ts there`);
   const child = fork(program, [kubeconfig], {
     execArgv: variant.execArgv,
     env: { ...process.env, ...variant.env },
