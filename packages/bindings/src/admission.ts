@@ -3,18 +3,12 @@
 // created after its binding starts bound. It answers from a `BindingIndex` of bindings by subject,
 // kept by an informer — never an API call per request — and reprograms the rules of its
 // MutatingWebhookConfiguration to the subject kinds that bindings name (`webhookRules`, one rule
-// per group/version, kept by a `WebhookRulesReconciler`), so the API server sends it nothing else.
+// per group/version, kept by a `WebhookRulesReconciler`, written by `patchWebhookRules`), so the
+// API server sends it nothing else.
 
-import { isNotFound } from '@bindery/kube';
 import type { KubeObject, Selector, TypeRef } from '@bindery/kube';
-import { deepEqual, deny, mutating, podSpecable } from '@bindery/runtime';
-import type {
-  AdmissionContext,
-  AdmissionHandler,
-  Client,
-  Denial,
-  JsonPatchOperation,
-} from '@bindery/runtime';
+import { deny, mutating, podSpecable } from '@bindery/runtime';
+import type { AdmissionContext, AdmissionHandler, Client, Denial } from '@bindery/runtime';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import { describeSubject, subjectSelector } from './bindable.ts';
@@ -23,6 +17,7 @@ import { BindingIndex } from './binding-index.ts';
 import type { BindingInformer } from './binding-index.ts';
 import { webhookRules } from './webhook-rules.ts';
 import type { KnownResource, WebhookRule } from './webhook-rules.ts';
+import { patchWebhookRules } from './webhook-rules-patch.ts';
 import { WebhookRulesReconciler } from './webhook-rules-reconciler.ts';
 
 /** Where the admission controller keeps its webhook's rules in step with the bindings. */
@@ -66,12 +61,6 @@ interface IndexedBindable {
   selector: Selector | undefined;
   deleting: boolean;
 }
-
-interface WebhookConfiguration extends KubeObject {
-  webhooks?: Array<{ name?: string; rules?: unknown }>;
-}
-
-const ADMISSION_REGISTRATION = 'admissionregistration.k8s.io/v1';
 
 /**
  * Serve `handler` from a WebhookServer and add the controller to the manager as a
@@ -164,44 +153,26 @@ export class BindingAdmissionController<B extends KubeObject> {
     });
   }
 
-  /**
-   * Sets the rules of the webhook configuration once, patching it only when they differ.
-   * Each changed webhook is patched with a `test` of its name at its index, so a
-   * concurrent reordering fails the patch instead of writing the wrong entry.
-   */
+  /** Sets the rules of the webhook configuration once, patching them only when they differ. */
   async syncRules(signal?: AbortSignal): Promise<'patched' | 'unchanged' | 'missing'> {
     const rules = this.#options.rules;
     if (!rules) return 'unchanged';
-    const desired = await this.desiredRules(signal);
-    const ref = {
-      apiVersion: ADMISSION_REGISTRATION,
-      kind: 'MutatingWebhookConfiguration',
-      name: rules.configurationName,
-    };
-    let current: WebhookConfiguration;
-    try {
-      current = await rules.client.get<WebhookConfiguration>(ref, signal ? { signal } : {});
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      this.#log.warn({ configuration: rules.configurationName }, 'webhook configuration not found');
-      return 'missing';
-    }
-    const ops: JsonPatchOperation[] = [];
-    (current.webhooks ?? []).forEach((webhook, i) => {
-      if (rules.webhookName !== undefined && webhook.name !== rules.webhookName) return;
-      if (deepEqual(webhook.rules ?? [], desired)) return;
-      ops.push(
-        { op: 'test', path: `/webhooks/${i}/name`, value: webhook.name },
-        { op: 'add', path: `/webhooks/${i}/rules`, value: desired },
-      );
+    const { configurationName } = rules;
+    const result = await patchWebhookRules({
+      client: rules.client,
+      configurationName,
+      ...(rules.webhookName !== undefined ? { webhookName: rules.webhookName } : {}),
+      rules: await this.desiredRules(signal),
+      ...(signal ? { signal } : {}),
     });
-    if (ops.length === 0) return 'unchanged';
-    await rules.client.patch(ref, ops, { type: 'json', ...(signal ? { signal } : {}) });
-    this.#log.info(
-      { configuration: rules.configurationName, kinds: this.subjectTypes().map((t) => t.kind) },
-      'webhook rules updated',
-    );
-    return 'patched';
+    if (result === 'missing')
+      this.#log.warn({ configuration: configurationName }, 'webhook configuration not found');
+    if (result === 'patched')
+      this.#log.info(
+        { configuration: configurationName, kinds: this.subjectTypes().map((t) => t.kind) },
+        'webhook rules updated',
+      );
+    return result;
   }
 
   async #admit(obj: KubeObject, ctx: AdmissionContext<KubeObject>): Promise<Denial | void> {

@@ -4,4 +4,5 @@ export * from './subject-writes.ts';
 export * from './admission.ts';
 export * from './binding-index.ts';
 export * from './webhook-rules.ts';
+export * from './webhook-rules-patch.ts';
 export * from './webhook-rules-reconciler.ts';

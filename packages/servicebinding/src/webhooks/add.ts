@@ -1,5 +1,6 @@
 // The one entry point that wires the ServiceBinding webhooks into a manager.
 
+import { parseApiVersion } from '@bindery/kube';
 import type { KubeClient } from '@bindery/kube';
 import type { Controller, Manager, WebhookServer } from '@bindery/runtime';
 import { serviceBindingType } from '../controllers/servicebinding.ts';
@@ -96,7 +97,7 @@ export function addServiceBindingWebhooks(
       apiReader: manager.client,
       cacheReader: manager.cachedClient,
       resourceFor: (type) =>
-        Promise.resolve({ group: groupOf(type.apiVersion), resource: workload.resource }),
+        Promise.resolve({ group: parseApiVersion(type.apiVersion).group, resource: workload.resource }),
     });
     return (await resolver.resolveMapping(workload, signal)).spec;
   };
@@ -150,9 +151,4 @@ export function addServiceBindingWebhooks(
   // Not ready before the bindings are in memory: it would admit workloads unbound.
   manager.addReadyCheck('servicebinding-webhooks', () => index.hasSynced());
   return { index, forwarder, configurations, access };
-}
-
-function groupOf(apiVersion: string): string {
-  const slash = apiVersion.indexOf('/');
-  return slash < 0 ? '' : apiVersion.slice(0, slash);
 }
