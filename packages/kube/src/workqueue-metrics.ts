@@ -1,10 +1,10 @@
 // Work queue metrics with client-go's names, each with a `name` label (the queue's name), on a
 // prom-client Registry the caller passes in. Several queues may share one registry: the metrics
 // already registered on it are reused.
-import { Counter, Gauge, Histogram } from 'prom-client';
-import type { Registry } from 'prom-client';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { realClock } from './clock.ts';
 import type { Clock } from './clock.ts';
+import { counterOn, gaugeOn, histogramOn } from './metric-families.ts';
 
 /** What a WorkQueue tells its metrics; keys are the queue's item keys. */
 export interface WorkQueueMetrics {
@@ -64,17 +64,14 @@ function inFlightOn(registry: Registry): Set<PrometheusWorkQueueMetrics> {
 }
 
 function families(registry: Registry): Families {
-  const registers = [registry];
   const labelNames = ['name'] as const;
   const inFlight = inFlightOn(registry);
   const counter = (name: string, help: string): Counter<Label> =>
-    registered(registry, name, Counter) ?? new Counter({ name, help, labelNames, registers });
+    counterOn(registry, { name, help, labelNames });
   const gauge = (name: string, help: string, collect?: () => void): Gauge<Label> =>
-    registered(registry, name, Gauge) ??
-    new Gauge({ name, help, labelNames, registers, ...(collect && { collect }) });
+    gaugeOn(registry, { name, help, labelNames, ...(collect && { collect }) });
   const histogram = (name: string, help: string): Histogram<Label> =>
-    registered(registry, name, Histogram) ??
-    new Histogram({ name, help, labelNames, registers, buckets: durationBuckets });
+    histogramOn(registry, { name, help, labelNames, buckets: durationBuckets });
   const n = workQueueMetricNames;
   return {
     adds: counter(n.adds, 'Total number of adds handled by workqueue'),
@@ -103,17 +100,6 @@ function families(registry: Registry): Families {
     ),
     retries: counter(n.retries, 'Total number of retries handled by workqueue'),
   };
-}
-
-/** The metric of that name already on the registry, if any; it must be of the same type. */
-function registered<M>(
-  registry: Registry,
-  name: string,
-  type: abstract new (...args: never[]) => M,
-): M | undefined {
-  const metric = registry.getSingleMetric(name);
-  if (metric === undefined || metric instanceof type) return metric;
-  throw new Error(`metric ${name} is already registered on this registry, and is not a ${type.name}`);
 }
 
 /** A queue's metrics on a Registry; times are taken on `clock`. */

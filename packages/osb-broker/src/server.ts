@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { InFlightRequests, closeGracefully } from '@bindery/kube';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -99,8 +100,7 @@ export class BrokerServer {
   #server: Server | undefined;
   #port: number | undefined;
   #stopping: Promise<void> | undefined;
-  #inFlight = 0;
-  #drained: (() => void) | undefined;
+  readonly #inFlight = new InFlightRequests();
 
   constructor(options: BrokerServerOptions) {
     const min = parseApiVersion(options.minApiVersion ?? '2.13');
@@ -174,25 +174,13 @@ export class BrokerServer {
   async #stop(): Promise<void> {
     const server = this.#server;
     if (!server) return;
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
-    if (this.#inFlight > 0) {
-      const timeoutMs = this.#options.shutdownTimeoutMs ?? 30_000;
-      let timer: NodeJS.Timeout | undefined;
-      const drained = new Promise<'drained'>((resolve) => (this.#drained = () => resolve('drained')));
-      const timedOut = new Promise<'timeout'>(
-        (resolve) => (timer = setTimeout(resolve, timeoutMs, 'timeout')),
-      );
-      if ((await Promise.race([drained, timedOut])) === 'timeout') {
-        this.#log.warn(
-          { inFlight: this.#inFlight, timeoutMs },
-          'shutdown timed out waiting for OSB requests',
-        );
-      }
-      clearTimeout(timer);
-    }
-    server.closeAllConnections();
-    await closed;
+    const timeoutMs = this.#options.shutdownTimeoutMs ?? 30_000;
+    await closeGracefully(server, {
+      inFlight: this.#inFlight,
+      timeoutMs,
+      onTimeout: (inFlight) =>
+        this.#log.warn({ inFlight, timeoutMs }, 'shutdown timed out waiting for OSB requests'),
+    });
     this.#server = undefined;
     this.#log.info('OSB broker stopped');
   }
@@ -217,7 +205,7 @@ export class BrokerServer {
     const route = matchRoute(method, path);
     const operation: OperationName = typeof route === 'object' ? route.operation : 'unmatched';
     const started = performance.now();
-    this.#inFlight++;
+    this.#inFlight.enter();
     this.#metrics?.inFlight.inc({ operation });
     const echo = requestIdentity(header(req, REQUEST_IDENTITY_HEADER));
     try {
@@ -232,7 +220,7 @@ export class BrokerServer {
       this.#metrics?.duration.observe({ operation }, (performance.now() - started) / 1000);
     } finally {
       this.#metrics?.inFlight.dec({ operation });
-      if (--this.#inFlight === 0) this.#drained?.();
+      this.#inFlight.leave();
     }
   }
 

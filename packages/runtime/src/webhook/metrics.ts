@@ -1,5 +1,5 @@
-import { Counter, Gauge, Histogram } from 'prom-client';
-import type { Registry } from 'prom-client';
+import { counterOn, gaugeOn, histogramOn } from '@bindery/kube';
+import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * controller-runtime's webhook metrics, under the same names and labels so dashboards carry over.
@@ -13,32 +13,22 @@ export interface WebhookMetrics {
 }
 
 export function webhookMetrics(registry: Registry): WebhookMetrics {
-  const existing = <T>(name: string): T | undefined => registry.getSingleMetric(name) as T | undefined;
   return {
-    requestsTotal:
-      existing('controller_runtime_webhook_requests_total') ??
-      new Counter({
-        name: 'controller_runtime_webhook_requests_total',
-        help: 'Total number of admission requests by HTTP status code.',
-        labelNames: ['webhook', 'code'],
-        registers: [registry],
-      }),
-    latency:
-      existing('controller_runtime_webhook_latency_seconds') ??
-      new Histogram({
-        name: 'controller_runtime_webhook_latency_seconds',
-        help: 'Histogram of the latency of processing admission requests',
-        labelNames: ['webhook'],
-        buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-        registers: [registry],
-      }),
-    inFlight:
-      existing('controller_runtime_webhook_requests_in_flight') ??
-      new Gauge({
-        name: 'controller_runtime_webhook_requests_in_flight',
-        help: 'Current number of admission requests being served.',
-        labelNames: ['webhook'],
-        registers: [registry],
-      }),
+    requestsTotal: counterOn(registry, {
+      name: 'controller_runtime_webhook_requests_total',
+      help: 'Total number of admission requests by HTTP status code.',
+      labelNames: ['webhook', 'code'],
+    }),
+    latency: histogramOn(registry, {
+      name: 'controller_runtime_webhook_latency_seconds',
+      help: 'Histogram of the latency of processing admission requests',
+      labelNames: ['webhook'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    }),
+    inFlight: gaugeOn(registry, {
+      name: 'controller_runtime_webhook_requests_in_flight',
+      help: 'Current number of admission requests being served.',
+      labelNames: ['webhook'],
+    }),
   };
 }
