@@ -3,13 +3,22 @@
 // its `last_operation` polling, and the endings (orphan mitigation, a retried delete, retry or park).
 // What is specific to a kind (the request bodies, what success writes) stays in its controller.
 
-import type { KubeObject } from '@bindery/kube';
-import { SyncReconciler, addFinalizer, deepCopy, deepEqual, hasFinalizer } from '@bindery/runtime';
-import type { Condition, ConditionManager, ReconcileContext, Result } from '@bindery/runtime';
+import type { KubeObject, TypeRef } from '@bindery/kube';
+import {
+  ResourceReconciler,
+  SyncReconciler,
+  addFinalizer,
+  deepCopy,
+  deepEqual,
+  hasFinalizer,
+} from '@bindery/runtime';
+import type { Condition, ConditionManager, ReconcileContext, Result, SetupContext } from '@bindery/runtime';
 import { finalizer } from '../apis/index.ts';
 import { interpretOutcome, interpretPoll } from '../operations/orphan-mitigation.ts';
 import type { Interpretation, OsbRequestType, PollVerdict } from '../operations/orphan-mitigation.ts';
 import type { PollingOptions } from '../operations/polling.ts';
+import { ParametersError, resolveParameters } from '../parameters/parameters.ts';
+import type { ParametersInput, ResolvedParameters } from '../parameters/parameters.ts';
 import { BrokerUnavailableError } from '../platform/broker-api.ts';
 import type { BrokerApi, BrokerApiProvider, BrokerCallResult } from '../platform/broker-api.ts';
 import type { BrokerReference } from '../platform/broker-api.ts';
@@ -18,12 +27,24 @@ import {
   conditionTypes,
   conditionsOf,
   now,
+  operationConditions,
   park,
   persistStatus,
   pollDeadline,
   schedulePoll,
 } from './operation-status.ts';
 import type { PollTiming } from './operation-status.ts';
+import { secretKeyReader } from './cluster-info.ts';
+
+/** What the instance and credential-binding reconcilers are both configured with. */
+export interface BrokerOperationOptions {
+  brokers: BrokerApiProvider;
+  /** `context.clusterid` and `organization_guid`; default: the uid of namespace kube-system. */
+  clusterID?: string;
+  polling?: PollingOptions;
+  /** How long to wait before looking again for a reference that is missing or not ready. Default 30 s. */
+  missingReferenceRetryMs?: number;
+}
 
 /** The status fields of an operation in flight, the same on an instance and a binding. */
 export interface OperationStatus extends PollTiming {
@@ -35,6 +56,28 @@ export interface OperationStatus extends PollTiming {
 }
 
 type WithOperationStatus = KubeObject & { status?: OperationStatus };
+
+export interface BrokerOperationReconcilerOptions<T extends WithOperationStatus> {
+  /** The kind: names the reconciler (and `<name>Operations` its finalizing sync) in logs. */
+  name: string;
+  type: TypeRef;
+  /** Extra watches. */
+  setup: (ctx: SetupContext) => void;
+  reconcile: (ctx: ReconcileContext, resource: T) => Promise<Result>;
+}
+
+/** A reconciler of a kind whose objects are OSB operations: `Ready`/`Failed` conditions, the finalizer. */
+export function brokerOperationReconciler<T extends WithOperationStatus>(
+  options: BrokerOperationReconcilerOptions<T>,
+): ResourceReconciler<T> {
+  return new ResourceReconciler<T>({
+    name: options.name,
+    type: options.type,
+    conditions: operationConditions,
+    setup: options.setup,
+    reconciler: finalizingSync<T>(`${options.name}Operations`, options.reconcile),
+  });
+}
 
 /**
  * Adds the finalizer and reconciles; while deleting, the ResourceReconciler writes no status, so
@@ -84,6 +127,32 @@ export async function brokerApiFor(
     if (!(err instanceof BrokerUnavailableError)) throw err;
     conditionsOf(ctx, status).markFalse(conditionTypes.ready, err.reason, err.message);
     throw new RetryLater(`${who}: ${err.message}`);
+  }
+}
+
+/**
+ * The request's `parameters`, from `spec.parameters` and `spec.parametersFrom` (Secret keys of the
+ * object's namespace); undefined, with `Ready` saying why, when a reference cannot be read yet.
+ */
+export async function specParameters(
+  ctx: ReconcileContext,
+  resource: KubeObject & {
+    spec: Pick<ParametersInput, 'parameters' | 'parametersFrom'>;
+    status?: OperationStatus;
+  },
+  who: string,
+): Promise<ResolvedParameters | undefined> {
+  try {
+    return await resolveParameters({
+      owner: who,
+      parameters: resource.spec.parameters,
+      parametersFrom: resource.spec.parametersFrom,
+      readSecretKey: secretKeyReader(ctx, resource.metadata.namespace ?? ''),
+    });
+  } catch (err) {
+    if (!(err instanceof ParametersError)) throw err;
+    conditionsOf(ctx, (resource.status ??= {})).markFalse(conditionTypes.ready, err.reason, err.message);
+    return undefined;
   }
 }
 

@@ -8,7 +8,8 @@
 
 import { randomUUID } from 'node:crypto';
 import type { KubeObject } from '@bindery/kube';
-import { ResourceReconciler, clearFinalizer, enqueueTracked, formatMetaTime } from '@bindery/runtime';
+import { clearFinalizer, enqueueTracked, formatMetaTime } from '@bindery/runtime';
+import type { ResourceReconciler } from '@bindery/runtime';
 import type { ReconcileContext, Result } from '@bindery/runtime';
 import { finalizer } from '../apis/index.ts';
 import type {
@@ -18,29 +19,12 @@ import type {
 } from '../apis/index.ts';
 import { interpretOutcome } from '../operations/orphan-mitigation.ts';
 import type { Interpretation } from '../operations/orphan-mitigation.ts';
-import type { PollingOptions } from '../operations/polling.ts';
-import { ParametersError, resolveParameters } from '../parameters/parameters.ts';
 import { checkParameters } from '../parameters/schema.ts';
-import type { BrokerApi, BrokerApiProvider, BrokerCallResult } from '../platform/broker-api.ts';
+import type { BrokerApi, BrokerCallResult } from '../platform/broker-api.ts';
 import { kubernetesContext, originatingIdentity } from '../platform/identity.ts';
-import {
-  acceptOperation,
-  brokerApiFor,
-  endOperation,
-  failureMessage,
-  finalizingSync,
-  orphanMitigationReasons,
-  pollFailed,
-  pollSucceeded,
-  pollVerdict,
-  retryAfterOrphanMitigation,
-  retryDelete,
-  retryOrPark,
-  startOrphanMitigation,
-  stillInProgress,
-} from './broker-operation.ts';
+import * as op from './broker-operation.ts';
 import { predecessorDue, rotationWake, unbindPredecessor } from './binding-rotation.ts';
-import { clusterIDReader, namespaceInfo, secretKeyReader } from './cluster-info.ts';
+import { clusterIDReader, namespaceInfo } from './cluster-info.ts';
 import {
   SecretNotOwnedError,
   bindingCredentialSecret,
@@ -58,7 +42,6 @@ import {
   conditionsOf,
   isLatest,
   now,
-  operationConditions,
   park,
   parked,
   persistStatus,
@@ -66,12 +49,8 @@ import {
 } from './operation-status.ts';
 import { serviceCredentialBindingType, serviceInstanceType } from './serviceinstance.ts';
 
-export interface ServiceCredentialBindingReconcilerOptions {
-  brokers: BrokerApiProvider;
-  clusterID?: string;
-  polling?: PollingOptions;
-  /** How long to wait for an instance, class or plan that is missing or not ready. Default 30 s. */
-  missingReferenceRetryMs?: number;
+/** `missingReferenceRetryMs`: how long to wait for an instance, class or plan that is missing or not ready. */
+export interface ServiceCredentialBindingReconcilerOptions extends op.BrokerOperationOptions {
   /** How long a rotated-out binding stays valid before it is unbound. Default 5 min. */
   rotationGraceMs?: number;
 }
@@ -85,9 +64,9 @@ export const BindingReasons = {
   instanceNotReady: 'InstanceNotReady',
   notBindable: 'NotBindable',
   invalidParameters: 'InvalidParameters',
-  orphanMitigation: orphanMitigationReasons.starting,
-  orphanMitigationFailed: orphanMitigationReasons.failed,
-  orphanMitigationSucceeded: orphanMitigationReasons.succeeded,
+  orphanMitigation: op.orphanMitigationReasons.starting,
+  orphanMitigationFailed: op.orphanMitigationReasons.failed,
+  orphanMitigationSucceeded: op.orphanMitigationReasons.succeeded,
   unbindFailed: 'UnbindCallFailed',
   fetchFailed: 'FetchingBindingFailed',
   rotationNotSupported: 'RotationNotSupported',
@@ -108,20 +87,16 @@ export function serviceCredentialBindingReconciler(
   const missingRetryMs = options.missingReferenceRetryMs ?? 30_000;
   const graceMs = options.rotationGraceMs ?? 5 * 60_000;
   const clusterID = clusterIDReader(options.clusterID);
-  return new ResourceReconciler<ServiceCredentialBinding>({
+  return op.brokerOperationReconciler<ServiceCredentialBinding>({
     name: 'ServiceCredentialBinding',
     type: serviceCredentialBindingType,
-    conditions: operationConditions,
     setup: (ctx) => {
       // An instance becoming Ready (or going away) wakes the bindings waiting on it.
       ctx.builder.watches(serviceInstanceType, enqueueTracked(ctx));
       // The binding's Secret, metadata only: deleting it by hand makes the binding write it again.
       ctx.builder.watches({ apiVersion: 'v1', kind: 'Secret' }, owningBinding, { metadataOnly: true });
     },
-    reconciler: finalizingSync<ServiceCredentialBinding>(
-      'ServiceCredentialBindingOperations',
-      reconcileBinding,
-    ),
+    reconcile: reconcileBinding,
   });
 
   async function reconcileBinding(ctx: ReconcileContext, binding: ServiceCredentialBinding): Promise<Result> {
@@ -177,7 +152,7 @@ export function serviceCredentialBindingReconciler(
       );
       return { requeueAfterMs: missingRetryMs };
     }
-    const api = await brokerApiFor(ctx, options.brokers, brokerOf(refs.serviceClass), status, who);
+    const api = await op.brokerApiFor(ctx, options.brokers, brokerOf(refs.serviceClass), status, who);
     const bc: BindContext = { instance, serviceClass: refs.serviceClass, plan: refs.plan, api };
 
     if (status.asyncOpInProgress || status.orphanMitigationInProgress || deleting) {
@@ -257,19 +232,8 @@ export function serviceCredentialBindingReconciler(
     const status = binding.status!;
     const cm = conditionsOf(ctx, status);
     const who = describe(binding);
-    let params;
-    try {
-      params = await resolveParameters({
-        owner: who,
-        parameters: binding.spec.parameters,
-        parametersFrom: binding.spec.parametersFrom,
-        readSecretKey: secretKeyReader(ctx, binding.metadata.namespace ?? ''),
-      });
-    } catch (err) {
-      if (!(err instanceof ParametersError)) throw err;
-      cm.markFalse(conditionTypes.ready, err.reason, err.message);
-      return { requeueAfterMs: missingRetryMs };
-    }
+    const params = await op.specParameters(ctx, binding, who);
+    if (!params) return { requeueAfterMs: missingRetryMs };
     const schema = bc.plan.spec.serviceBindingCreateParameterSchema;
     const check = checkParameters(schema?.['parameters'] ?? schema, params.parameters);
     if (!check.valid) {
@@ -366,9 +330,9 @@ export function serviceCredentialBindingReconciler(
         signal: ctx.signal,
       },
     );
-    const verdict = pollVerdict(request, res);
+    const verdict = op.pollVerdict(request, res);
     if (verdict === 'succeeded' || verdict === 'gone') {
-      if (request === 'unbind') return settle(ctx, binding, bc, 'unbind', res, pollSucceeded);
+      if (request === 'unbind') return settle(ctx, binding, bc, 'unbind', res, op.pollSucceeded);
       // The credentials of an async bind come from GET binding (bindings_retrievable).
       const fetched = await bc.api.getBinding(
         bc.instance.status!.externalID!,
@@ -377,7 +341,7 @@ export function serviceCredentialBindingReconciler(
         { signal: ctx.signal },
       );
       if (fetched.outcome.kind === 'response' && fetched.outcome.status === 200 && fetched.body) {
-        return settle(ctx, binding, bc, 'bind', fetched, pollSucceeded);
+        return settle(ctx, binding, bc, 'bind', fetched, op.pollSucceeded);
       }
       return settle(ctx, binding, bc, 'bind', fetched, {
         verdict: 'failed',
@@ -386,8 +350,8 @@ export function serviceCredentialBindingReconciler(
         reason: BindingReasons.fetchFailed,
       });
     }
-    if (verdict === 'failed') return settle(ctx, binding, bc, request, res, pollFailed(request));
-    const next = stillInProgress(ctx, status, request, res, {
+    if (verdict === 'failed') return settle(ctx, binding, bc, request, res, op.pollFailed(request));
+    const next = op.stillInProgress(ctx, status, request, res, {
       polling,
       progressReason: request === 'bind' ? BindingReasons.binding : BindingReasons.unbinding,
       timedOutReason: BindingReasons.pollingTimedOut,
@@ -411,7 +375,7 @@ export function serviceCredentialBindingReconciler(
     const mitigating = status.orphanMitigationInProgress === true;
 
     if (verdict.verdict === 'accepted') {
-      return acceptOperation(ctx, status, res, {
+      return op.acceptOperation(ctx, status, res, {
         operation: request === 'bind' ? 'Bind' : 'Unbind',
         request,
         progressReason: request === 'bind' ? BindingReasons.binding : BindingReasons.unbinding,
@@ -420,7 +384,7 @@ export function serviceCredentialBindingReconciler(
         polling,
       });
     }
-    endOperation(status);
+    op.endOperation(status);
 
     if (verdict.verdict === 'succeeded' && request === 'unbind') {
       if (mitigating) {
@@ -433,7 +397,7 @@ export function serviceCredentialBindingReconciler(
         await clearFinalizer(ctx, binding, finalizer);
         return {};
       }
-      return retryAfterOrphanMitigation(cm, 'bind');
+      return op.retryAfterOrphanMitigation(cm, 'bind');
     }
     if (verdict.verdict === 'succeeded') {
       const built = bindingCredentialSecret(binding, bc.serviceClass, res.body?.['credentials']);
@@ -461,15 +425,15 @@ export function serviceCredentialBindingReconciler(
       return status.predecessor ? { requeueAfterMs: graceMs } : {};
     }
 
-    const message = failureMessage(who, request, verdict, res);
-    if (request === 'unbind') retryDelete(cm, mitigating, message, BindingReasons.unbindFailed);
+    const message = op.failureMessage(who, request, verdict, res);
+    if (request === 'unbind') op.retryDelete(cm, mitigating, message, BindingReasons.unbindFailed);
     if (verdict.orphanMitigation) {
       status.unbindStatus = 'Required';
-      await startOrphanMitigation(ctx, binding, verdict, message, 'unbinding');
+      await op.startOrphanMitigation(ctx, binding, verdict, message, 'unbinding');
       return unbind(ctx, binding, bc, status.externalID, true);
     }
     if (!status.binding) status.unbindStatus = 'NotRequired';
-    return retryOrPark(cm, binding, verdict, message);
+    return op.retryOrPark(cm, binding, verdict, message);
   }
 }
 

@@ -6,61 +6,38 @@
 // binding of the instance is left.
 
 import type { KubeObject } from '@bindery/kube';
-import { ResourceReconciler, clearFinalizer } from '@bindery/runtime';
+import { clearFinalizer } from '@bindery/runtime';
+import type { ResourceReconciler } from '@bindery/runtime';
 import type { ReconcileContext, Result } from '@bindery/runtime';
 import { apiVersion, finalizer, serviceCredentialBindingKind, serviceInstanceKind } from '../apis/index.ts';
 import type { ServiceCredentialBinding, ServiceInstance, ServiceInstanceStatus } from '../apis/index.ts';
 import { interpretOutcome } from '../operations/orphan-mitigation.ts';
 import type { Interpretation, OsbRequestType } from '../operations/orphan-mitigation.ts';
-import type { PollingOptions } from '../operations/polling.ts';
-import { ParametersError, resolveParameters } from '../parameters/parameters.ts';
 import type { ResolvedParameters } from '../parameters/parameters.ts';
 import { checkParameters } from '../parameters/schema.ts';
-import type { BrokerApi, BrokerApiProvider, BrokerCallResult } from '../platform/broker-api.ts';
+import type { BrokerApi, BrokerCallResult } from '../platform/broker-api.ts';
 import { originatingIdentity } from '../platform/identity.ts';
 import { ReferenceError, brokerOf, planUpdateable, recordedClass, resolvePlan } from './instance-refs.ts';
 import { deleteQuery, lastOperationQuery, properties, requestContext } from './instance-request.ts';
 import type { AnyClass, ResolvedPlan } from './instance-refs.ts';
-import {
-  acceptOperation,
-  brokerApiFor,
-  endOperation,
-  failureMessage,
-  finalizingSync,
-  orphanMitigationReasons,
-  pollFailed,
-  pollSucceeded,
-  pollVerdict,
-  retryAfterOrphanMitigation,
-  retryDelete,
-  retryOrPark,
-  startOrphanMitigation,
-  stillInProgress,
-} from './broker-operation.ts';
+import * as op from './broker-operation.ts';
 import {
   conditionTypes,
   conditionsOf,
   isLatest,
   now,
-  operationConditions,
   park,
   parked,
   persistStatus,
   staleRequeue,
 } from './operation-status.ts';
-import { clusterIDReader, namespaceInfo, secretKeyReader } from './cluster-info.ts';
+import { clusterIDReader, namespaceInfo } from './cluster-info.ts';
 
 export const serviceInstanceType = { apiVersion, kind: serviceInstanceKind } as const;
 export const serviceCredentialBindingType = { apiVersion, kind: serviceCredentialBindingKind } as const;
 
-export interface ServiceInstanceReconcilerOptions {
-  brokers: BrokerApiProvider;
-  /** `context.clusterid` and `organization_guid`; default: the uid of namespace kube-system. */
-  clusterID?: string;
-  polling?: PollingOptions;
-  /** How long to wait before looking again for a class, plan or broker that is missing. Default 30 s. */
-  missingReferenceRetryMs?: number;
-}
+/** `missingReferenceRetryMs`: how long to wait before looking again for a class, plan or broker that is missing. */
+export type ServiceInstanceReconcilerOptions = op.BrokerOperationOptions;
 
 /** Ready reasons, as a user reads them in `kubectl get serviceinstance`. */
 export const InstanceReasons = {
@@ -73,9 +50,9 @@ export const InstanceReasons = {
   updating: 'Updating',
   deprovisioning: 'Deprovisioning',
   deprovisioned: 'Deprovisioned',
-  orphanMitigation: orphanMitigationReasons.starting,
-  orphanMitigationFailed: orphanMitigationReasons.failed,
-  orphanMitigationSucceeded: orphanMitigationReasons.succeeded,
+  orphanMitigation: op.orphanMitigationReasons.starting,
+  orphanMitigationFailed: op.orphanMitigationReasons.failed,
+  orphanMitigationSucceeded: op.orphanMitigationReasons.succeeded,
   blockedByBindings: 'DeprovisionBlockedByExistingCredentials',
   invalidParameters: 'InvalidParameters',
   invalidPlanSchema: 'InvalidPlanSchema',
@@ -98,10 +75,9 @@ export function serviceInstanceReconciler(
   const polling = options.polling ?? {};
   const missingRetryMs = options.missingReferenceRetryMs ?? 30_000;
   const clusterID = clusterIDReader(options.clusterID);
-  return new ResourceReconciler<ServiceInstance>({
+  return op.brokerOperationReconciler<ServiceInstance>({
     name: 'ServiceInstance',
     type: serviceInstanceType,
-    conditions: operationConditions,
     setup: (ctx) => {
       // A binding that goes away may unblock the deprovision of its instance.
       ctx.builder.watches(serviceCredentialBindingType, (obj) => {
@@ -110,7 +86,7 @@ export function serviceInstanceReconciler(
         return name && b.metadata.namespace ? [{ namespace: b.metadata.namespace, name }] : [];
       });
     },
-    reconciler: finalizingSync<ServiceInstance>('ServiceInstanceOperations', reconcileInstance),
+    reconcile: reconcileInstance,
   });
 
   async function reconcileInstance(ctx: ReconcileContext, instance: ServiceInstance): Promise<Result> {
@@ -169,19 +145,8 @@ export function serviceInstanceReconciler(
       externalID: plan.spec.externalID,
     };
 
-    let params: ResolvedParameters;
-    try {
-      params = await resolveParameters({
-        owner: who,
-        parameters: instance.spec.parameters,
-        parametersFrom: instance.spec.parametersFrom,
-        readSecretKey: secretKeyReader(ctx, instance.metadata.namespace ?? ''),
-      });
-    } catch (err) {
-      if (!(err instanceof ParametersError)) throw err;
-      cm.markFalse(conditionTypes.ready, err.reason, err.message);
-      return { requeueAfterMs: missingRetryMs };
-    }
+    const params = await op.specParameters(ctx, instance, who);
+    if (!params) return { requeueAfterMs: missingRetryMs };
 
     const provisioned = status.provisionStatus === 'Provisioned';
     const external = status.externalProperties ?? {};
@@ -250,7 +215,7 @@ export function serviceInstanceReconciler(
     instance: ServiceInstance,
     serviceClass: AnyClass,
   ): Promise<BrokerApi> {
-    return brokerApiFor(
+    return op.brokerApiFor(
       ctx,
       options.brokers,
       brokerOf(serviceClass),
@@ -393,16 +358,16 @@ export function serviceInstanceReconciler(
         : originatingIdentity(instance.spec.userInfo),
       signal: ctx.signal,
     });
-    const verdict = pollVerdict(request, res);
+    const verdict = op.pollVerdict(request, res);
     if (verdict === 'succeeded' || verdict === 'gone')
-      return settle(ctx, instance, request, res, pollSucceeded);
+      return settle(ctx, instance, request, res, op.pollSucceeded);
     if (verdict === 'failed') {
       const said = res.body?.['description'];
       const failed =
         typeof said === 'string' && res.description === undefined ? { ...res, description: said } : res;
-      return settle(ctx, instance, request, failed, pollFailed(request));
+      return settle(ctx, instance, request, failed, op.pollFailed(request));
     }
-    const next = stillInProgress(ctx, status, request, res, {
+    const next = op.stillInProgress(ctx, status, request, res, {
       polling,
       progressReason: progressReason[operation],
       timedOutReason: InstanceReasons.pollingTimedOut,
@@ -430,7 +395,7 @@ export function serviceInstanceReconciler(
     if (verdict.verdict === 'accepted') {
       const operation =
         request === 'provision' ? 'Provision' : request === 'update' ? 'Update' : 'Deprovision';
-      return acceptOperation(ctx, status, res, {
+      return op.acceptOperation(ctx, status, res, {
         operation,
         request,
         progressReason: progressReason[operation],
@@ -440,7 +405,7 @@ export function serviceInstanceReconciler(
       });
     }
 
-    endOperation(status);
+    op.endOperation(status);
     if (verdict.verdict === 'succeeded') {
       if (request === 'deprovision') {
         status.provisionStatus = 'NotProvisioned';
@@ -453,7 +418,7 @@ export function serviceInstanceReconciler(
             await clearFinalizer(ctx, instance, finalizer);
             return {};
           }
-          return retryAfterOrphanMitigation(cm, 'provision');
+          return op.retryAfterOrphanMitigation(cm, 'provision');
         }
         status.deprovisionStatus = 'Succeeded';
         cm.markFalse(conditionTypes.ready, InstanceReasons.deprovisioned, 'The instance was deprovisioned');
@@ -473,20 +438,20 @@ export function serviceInstanceReconciler(
     }
 
     // Failed.
-    const message = failureMessage(who, request, verdict, res);
+    const message = op.failureMessage(who, request, verdict, res);
     // A delete is repeated until the broker says 200 or 410: the "orphan mitigation" of a delete.
-    if (request === 'deprovision') retryDelete(cm, mitigating, message, 'DeprovisionCallFailed');
+    if (request === 'deprovision') op.retryDelete(cm, mitigating, message, 'DeprovisionCallFailed');
     delete status.inProgressProperties;
     if (request === 'provision') {
       if (verdict.orphanMitigation) {
         status.deprovisionStatus = 'Required';
-        await startOrphanMitigation(ctx, instance, verdict, message, 'deprovisioning');
+        await op.startOrphanMitigation(ctx, instance, verdict, message, 'deprovisioning');
         const api = await brokerApi(ctx, instance, (await recordedClass(ctx, instance))!);
         return mitigate(ctx, instance, api);
       }
       status.deprovisionStatus = 'NotRequired';
     }
-    return retryOrPark(cm, instance, verdict, message);
+    return op.retryOrPark(cm, instance, verdict, message);
   }
 }
 
