@@ -6,18 +6,18 @@
 // Each run also measures a baseline: a bare node:https server that parses the review and answers
 // a constant, so what the WebhookServer itself costs can be read apart from TLS and HTTP.
 // Run: node bench/webhook.bench.ts [requests] [runs]
-import { createServer } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Pool } from 'undici';
 import { pino } from 'pino';
 import type { KubeObject } from '@bindery/kube';
 import { WebhookServer, generateSelfSigned, mutating } from '@bindery/runtime';
-import { measureLoad, medianRounds, serveParent, spawnServer } from './load.ts';
-import type { LoadFigures } from './load.ts';
-import { report } from './stats.ts';
+import {
+  CONCURRENCY,
+  baselineServer,
+  compareWithBaseline,
+  measureRequests,
+  serveParent,
+  spawnServer,
+} from './load.ts';
 
-const CONCURRENCY = 16;
-const WARMUP = 1_000;
 const PATH = '/mutate-apps-v1-deployment';
 
 interface Container {
@@ -44,91 +44,58 @@ if (process.argv[2] === '--server') {
     port = server.port;
     stop = () => server.stop();
   } else {
-    const server = createServer(
-      { cert: certs.serving.cert, key: certs.serving.key, keepAliveTimeout: 100_000 },
-      (req: IncomingMessage, res: ServerResponse) => {
-        const chunks: Buffer[] = [];
-        req.on('data', (c: Buffer) => chunks.push(c));
-        req.on('end', () => {
-          const review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request: { uid: string } };
-          const body = JSON.stringify({
-            apiVersion: 'admission.k8s.io/v1',
-            kind: 'AdmissionReview',
-            response: { uid: review.request.uid, allowed: true, patchType: 'JSONPatch', patch: 'W10=' },
-          });
-          res.writeHead(200, {
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(body),
-          });
-          res.end(body);
-        });
-      },
-    );
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    port = (server.address() as { port: number }).port;
-    stop = () => new Promise((resolve) => server.close(() => resolve()));
-    server.closeIdleConnections();
+    ({ port, stop } = await baselineServer({
+      tls: certs.serving,
+      status: 200,
+      answer: (review) => ({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        response: {
+          uid: (review as { request: { uid: string } }).request.uid,
+          allowed: true,
+          patchType: 'JSONPatch',
+          patch: 'W10=',
+        },
+      }),
+    }));
   }
   // The parent asks for the server's CPU time around the measured phase: a line in, a line out.
   serveParent({ port, ca: certs.caBundle }, stop);
 } else {
-  const count = Number(process.argv[2] ?? 20_000);
-  const runs = Number(process.argv[3] ?? 5);
   const body = JSON.stringify(admissionReview());
-  console.log(
-    `request body: ${body.length} bytes; ${CONCURRENCY} connections; ${WARMUP} warm-up + ${count} requests`,
-  );
-
-  const medians = await medianRounds(['webhook', 'baseline'] as const, runs, (kind) =>
-    measure(kind, body, count),
-  );
-  const m = (kind: 'webhook' | 'baseline', key: keyof LoadFigures): number => medians[kind][key];
-  report(`webhook server, mutating a Deployment, ${CONCURRENCY} concurrent clients, ${count} requests`, [
-    ['admission requests/s', m('webhook', 'rps')],
-    ['p50 latency (ms)', m('webhook', 'p50')],
-    ['p99 latency (ms)', m('webhook', 'p99')],
-    ['server CPU per request (µs, user + system)', m('webhook', 'cpuUs')],
-    ['baseline (bare node:https, parse + constant answer): requests/s', m('baseline', 'rps')],
-    ['baseline p50 latency (ms)', m('baseline', 'p50')],
-    ['baseline p99 latency (ms)', m('baseline', 'p99')],
-    ['baseline server CPU per request (µs)', m('baseline', 'cpuUs')],
-  ]);
-}
-
-async function measure(kind: 'webhook' | 'baseline', body: string, count: number): Promise<LoadFigures> {
-  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there.
-  const profile = process.env['BENCH_CPU_PROF'];
-  const server = await spawnServer<{ port: number; ca: string }>(
-    import.meta.filename,
-    kind,
-    profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [],
-  );
-  const { port, ca } = server.ready;
-  const pool = new Pool(`https://127.0.0.1:${port}`, {
-    connections: CONCURRENCY,
-    pipelining: 1,
-    connect: { ca, rejectUnauthorized: true },
+  await compareWithBaseline({
+    subject: 'webhook',
+    rateLabel: 'admission requests/s',
+    baselineLabel: 'bare node:https, parse + constant answer',
+    body,
+    title: (count) =>
+      `webhook server, mutating a Deployment, ${CONCURRENCY} concurrent clients, ${count} requests`,
+    measure: async (kind, count) => {
+      // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there.
+      const profile = process.env['BENCH_CPU_PROF'];
+      const server = await spawnServer<{ port: number; ca: string }>(
+        import.meta.filename,
+        kind,
+        profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [],
+      );
+      return measureRequests({
+        server,
+        origin: `https://127.0.0.1:${server.ready.port}`,
+        connect: { ca: server.ready.ca, rejectUnauthorized: true },
+        request: () => ({
+          path: PATH,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body,
+        }),
+        accept: (status, answer) => {
+          const response = (answer as { response?: { allowed?: boolean; patch?: string } }).response;
+          return status === 200 && response?.allowed === true && response.patch !== undefined;
+        },
+        count,
+      });
+    },
   });
-  const send = async (): Promise<number> => {
-    const started = performance.now();
-    const res = await pool.request({
-      path: PATH,
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-    });
-    const answer = (await res.body.json()) as { response?: { allowed?: boolean; patch?: string } };
-    if (res.statusCode !== 200 || !answer.response?.allowed || !answer.response.patch) {
-      throw new Error(`unexpected answer ${res.statusCode}: ${JSON.stringify(answer)}`);
-    }
-    return performance.now() - started;
-  };
-  try {
-    return await measureLoad({ server, send, concurrency: CONCURRENCY, warmup: WARMUP, count });
-  } finally {
-    await pool.close();
-    await server.stop();
-  }
 }
 
 /** A CREATE review of a Deployment the size of a real one (two containers, probes, volumes, ~5 KB). */
