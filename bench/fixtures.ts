@@ -1,6 +1,11 @@
 // Objects the benchmarks create, the same in each so their figures compare.
 
-import type { KubeClient, KubeObject, TypeRef } from '@bindery/kube';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ControlPlane } from '@bindery/controlplane';
+import { KubeClient } from '@bindery/kube';
+import type { KubeObject, TypeRef } from '@bindery/kube';
 
 export const deploymentType: TypeRef = { apiVersion: 'apps/v1', kind: 'Deployment' };
 
@@ -58,4 +63,29 @@ export async function seedConfigMaps(client: KubeClient, namespace: string, coun
     );
   }
   console.log(`seeded ${count} ConfigMaps in ${((Date.now() - seeded) / 1000).toFixed(1)} s`);
+}
+
+/**
+ * A control plane with `count` ConfigMaps seeded in `namespace` (`seedConfigMaps`), for `body`, which
+ * gets an admin kubeconfig file for its child processes; everything is stopped and removed after.
+ */
+export async function withSeededControlPlane(
+  namespace: string,
+  count: number,
+  body: (kubeconfigPath: string) => void | Promise<void>,
+): Promise<void> {
+  const cp = new ControlPlane();
+  await cp.start();
+  const dir = await mkdtemp(join(tmpdir(), 'bindery-bench-'));
+  const client = new KubeClient({ kubeConfig: cp.kubeConfig() });
+  try {
+    const kubeconfigPath = join(dir, 'kubeconfig');
+    await cp.writeKubeconfig(kubeconfigPath);
+    await seedConfigMaps(client, namespace, count);
+    await body(kubeconfigPath);
+  } finally {
+    await client.close();
+    await cp.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
 }

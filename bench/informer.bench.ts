@@ -3,12 +3,8 @@
 // this process; each measured run is a fresh child process, so its RSS is the informer's.
 // Run: node bench/informer.bench.ts [N] [runs]
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ControlPlane } from '@bindery/controlplane';
 import { KubeClient, KubeConfig, SharedInformer } from '@bindery/kube';
-import { seedConfigMaps } from './fixtures.ts';
+import { withSeededControlPlane } from './fixtures.ts';
 import { median, report } from './stats.ts';
 
 const ns = 'bench-informer';
@@ -53,15 +49,7 @@ if (process.argv[2] === '--child') {
 
 const count = Number(process.argv[2] ?? 10_000);
 const runs = Number(process.argv[3] ?? 5);
-const cp = new ControlPlane();
-await cp.start();
-const dir = await mkdtemp(join(tmpdir(), 'bindery-bench-'));
-const client = new KubeClient({ kubeConfig: cp.kubeConfig() });
-try {
-  const kubeconfigPath = join(dir, 'kubeconfig');
-  await cp.writeKubeconfig(kubeconfigPath);
-  await seedConfigMaps(client, ns, count);
-
+await withSeededControlPlane(ns, count, (kubeconfigPath) => {
   const results: RunFigures[] = [];
   for (let run = 1; run <= runs; run++) {
     const out = execFileSync(
@@ -89,8 +77,4 @@ try {
       median(results.map((r) => ((r.rssMiB - r.baselineRssMiB) * 2 ** 20) / count)),
     ],
   ]);
-} finally {
-  await client.close();
-  await cp.stop();
-  await rm(dir, { recursive: true, force: true });
-}
+});

@@ -7,15 +7,11 @@
 // RSS and CPU time are the manager's.
 // Run: node bench/reconcile.bench.ts [N] [runs]   (BENCH_CPU_PROF=<dir> writes CPU profiles)
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ControlPlane } from '@bindery/controlplane';
 import { KubeClient } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { Controller, Manager, ResourceReconciler, SyncReconciler } from '@bindery/runtime';
 import { pino } from 'pino';
-import { seedConfigMaps } from './fixtures.ts';
+import { withSeededControlPlane } from './fixtures.ts';
 import { machine, median } from './stats.ts';
 
 const ns = 'bench-reconcile';
@@ -117,15 +113,7 @@ const scenarios: Scenario[] = [
 const label = (s: Scenario): string =>
   `${s.kind === 'noop' ? 'no-op' : 'one GET'}, ${s.workers} worker${s.workers === 1 ? '' : 's'}`;
 
-const cp = new ControlPlane();
-await cp.start();
-const dir = await mkdtemp(join(tmpdir(), 'bindery-bench-'));
-const client = new KubeClient({ kubeConfig: cp.kubeConfig() });
-try {
-  const kubeconfigPath = join(dir, 'kubeconfig');
-  await cp.writeKubeconfig(kubeconfigPath);
-  await seedConfigMaps(client, ns, count);
-
+await withSeededControlPlane(ns, count, (kubeconfigPath) => {
   // Round-robin, so that a slow spell of a shared machine spreads over every scenario.
   const results = new Map<Scenario, RunFigures[]>(scenarios.map((s) => [s, []]));
   for (let run = 1; run <= runs; run++) {
@@ -171,8 +159,4 @@ try {
         `${median(rs.map((r) => r.rssMiB)).toFixed(0)} |`,
     );
   }
-} finally {
-  await client.close();
-  await cp.stop();
-  await rm(dir, { recursive: true, force: true });
-}
+});
