@@ -13,6 +13,7 @@ import { isProjected } from '../projector/index.ts';
 import type { MappingSpec } from '../projector/index.ts';
 import { group as apiGroup, storageVersion } from '../apis/index.ts';
 import type { ClusterWorkloadResourceMapping, ServiceBinding } from '../apis/index.ts';
+import { identityOf } from './secret-metadata.ts';
 import type { SecretAccess } from './secret-metadata.ts';
 
 /** The ClusterWorkloadResourceMapping type, in the storage version. */
@@ -213,18 +214,9 @@ export class Resolver {
  * `.status.binding.name`, the only field the controller reads (PS-1).
  */
 export function provisionedServiceDuck(obj: KubeObject): KubeObject {
-  const { name, namespace, uid, resourceVersion, generation } = obj.metadata;
   const secretName = bindingSecretName(obj);
   return {
-    ...(obj.apiVersion !== undefined && { apiVersion: obj.apiVersion }),
-    ...(obj.kind !== undefined && { kind: obj.kind }),
-    metadata: {
-      ...(name !== undefined && { name }),
-      ...(namespace !== undefined && { namespace }),
-      ...(uid !== undefined && { uid }),
-      ...(resourceVersion !== undefined && { resourceVersion }),
-      ...(generation !== undefined && { generation }),
-    },
+    ...identityOf(obj, true),
     ...(secretName !== undefined && { status: { binding: { name: secretName } } }),
   };
 }

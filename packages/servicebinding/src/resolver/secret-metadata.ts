@@ -22,7 +22,15 @@ export const secretAccessModes: readonly SecretAccess[] = ['metadata', 'none'];
 
 /** The informer transform of the Secret (metadata) cache: apiVersion, kind, name, namespace, uid, resourceVersion. */
 export function secretIdentity(obj: KubeObject): KubeObject {
-  const { name, namespace, uid, resourceVersion } = obj.metadata;
+  return identityOf(obj);
+}
+
+/**
+ * An object's apiVersion, kind, name, namespace, uid and resourceVersion (and, `withGeneration`, its
+ * generation): what a cache keeps to know that an object exists and which version it has seen.
+ */
+export function identityOf(obj: KubeObject, withGeneration = false): KubeObject {
+  const { name, namespace, uid, resourceVersion, generation } = obj.metadata;
   return {
     ...(obj.apiVersion !== undefined && { apiVersion: obj.apiVersion }),
     ...(obj.kind !== undefined && { kind: obj.kind }),
@@ -31,6 +39,7 @@ export function secretIdentity(obj: KubeObject): KubeObject {
       ...(namespace !== undefined && { namespace }),
       ...(uid !== undefined && { uid }),
       ...(resourceVersion !== undefined && { resourceVersion }),
+      ...(withGeneration && generation !== undefined && { generation }),
     },
   };
 }
