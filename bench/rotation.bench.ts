@@ -348,25 +348,24 @@ try {
   await quiet();
 
   // (a) and (b): one rotation at a time, over the bindings in turn.
-  const byName: Figures = { samples: [], load: [await loadavg()] };
-  for (let k = 1; k <= rotations; k++) {
-    const ms = await rotateName(admin, watch, watchedType, `w-${((k - 1) * 2) % count}`, k);
-    byName.samples.push(ms);
-    console.log(`  (a) name rotation ${k}: ${ms.toFixed(0)} ms`);
-    await sleep(500);
-  }
-  byName.load.push(await loadavg());
-  await quiet();
-
-  const byData: Figures = { samples: [], load: [await loadavg()] };
-  for (let k = 1; k <= rotations; k++) {
-    const ms = await rotateData(admin, watch, `w-${((k - 1) * 2 + 1) % count}`, k);
-    byData.samples.push(ms);
-    console.log(`  (b) data rotation ${k}: ${ms.toFixed(0)} ms`);
-    await sleep(500);
-  }
-  byData.load.push(await loadavg());
-  await quiet();
+  const oneAtATime = async (label: string, rotate: (k: number) => Promise<number>): Promise<Figures> => {
+    const f: Figures = { samples: [], load: [await loadavg()] };
+    for (let k = 1; k <= rotations; k++) {
+      const ms = await rotate(k);
+      f.samples.push(ms);
+      console.log(`  ${label} ${k}: ${ms.toFixed(0)} ms`);
+      await sleep(500);
+    }
+    f.load.push(await loadavg());
+    await quiet();
+    return f;
+  };
+  const byName = await oneAtATime('(a) name rotation', (k) =>
+    rotateName(admin, watch, watchedType, `w-${((k - 1) * 2) % count}`, k),
+  );
+  const byData = await oneAtATime('(b) data rotation', (k) =>
+    rotateData(admin, watch, `w-${((k - 1) * 2 + 1) % count}`, k),
+  );
 
   // (c): each polled service rotated once, at moments spread over one poll interval.
   const polled: Figures = { samples: [], load: [await loadavg()] };
