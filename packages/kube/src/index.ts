@@ -20,6 +20,8 @@ export * from './workqueue-metrics.ts';
 export * from './graceful-close.ts';
 export * from './micro-time.ts';
 export * from './leader-election.ts';
+export { leaseHeld, recordChanged, recordFromLease } from './lease-record.ts';
+export type { LeaderElectionRecord, Lease, LeaseLock } from './lease-record.ts';
 export * from './event-builder.ts';
 export * from './event-correlator.ts';
 export * from './events.ts';

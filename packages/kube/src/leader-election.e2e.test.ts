@@ -6,7 +6,8 @@ import { KubeClient } from './client.ts';
 import { realClock } from './clock.ts';
 import type { Clock } from './clock.ts';
 import { LeaderElector } from './leader-election.ts';
-import type { Lease, LeaderElectorOptions } from './leader-election.ts';
+import type { LeaderElectorOptions } from './leader-election.ts';
+import type { Lease } from './lease-record.ts';
 import { parseMicroTime } from './micro-time.ts';
 
 const ns = 'leader-election-e2e';

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeClock } from './clock.ts';
 import { StatusError } from './errors.ts';
-import { LeaderElector, leaseHeld, recordChanged, recordFromLease } from './leader-election.ts';
-import type { Lease, LeaderElectionRecord, LeaderElectorOptions, LeaseClient } from './leader-election.ts';
+import { LeaderElector } from './leader-election.ts';
+import type { LeaderElectorOptions, LeaseClient } from './leader-election.ts';
+import { leaseHeld, recordChanged, recordFromLease } from './lease-record.ts';
+import type { LeaderElectionRecord, Lease } from './lease-record.ts';
 import { formatMicroTime } from './micro-time.ts';
 import type { KubeObject, ObjectRef } from './object.ts';
 

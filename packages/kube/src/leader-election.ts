@@ -12,22 +12,27 @@
 // it was written, so it waits at least `leaseDuration` from then, and the leader
 // has stopped leading `renewDeadline` (< `leaseDuration`) after it: at most one
 // leader at a time, as long as the clocks run at about the same rate.
+//
+// The record a Lease carries, and how it is compared and written, is in lease-record.ts.
 
 import type { KubeClient } from './client.ts';
 import { realClock, sleep } from './clock.ts';
 import type { Clock } from './clock.ts';
 import { isAlreadyExists, isConflict, isNotFound } from './errors.ts';
-import { formatMicroTime, parseMicroTime } from './micro-time.ts';
-import { isObject } from './object.ts';
-import type { KubeObject, ObjectRef } from './object.ts';
+import {
+  holderRecord,
+  leaseHeld,
+  leaseRef,
+  recordChanged,
+  recordFromLease,
+  releasedRecord,
+  specOf,
+  withRecord,
+} from './lease-record.ts';
+import type { LeaderElectionRecord, Lease, LeaseLock } from './lease-record.ts';
 
 /** What the elector needs of a client: the three verbs it uses on one Lease. */
 export type LeaseClient = Pick<KubeClient, 'get' | 'create' | 'update'>;
-
-export interface LeaseLock {
-  namespace: string;
-  name: string;
-}
 
 export interface LeaderElectorOptions {
   client: LeaseClient;
@@ -65,90 +70,6 @@ export interface LeaderElectorOptions {
   onNewLeader?(identity: string): void;
   /** Failed attempts, for logging. A lost race (409 Conflict) is expected and not reported. */
   onError?(err: unknown): void;
-}
-
-/** The Lease fields the election reads and writes (client-go's LeaderElectionRecord). */
-export interface LeaderElectionRecord {
-  holderIdentity: string;
-  leaseDurationSeconds: number;
-  /** MicroTime, or '' when unset. */
-  acquireTime: string;
-  /** MicroTime, or '' when unset. */
-  renewTime: string;
-  leaseTransitions: number;
-  /** Coordinated leader election fields: kept as they are, compared for changes. */
-  strategy: string;
-  preferredHolder: string;
-}
-
-export interface Lease extends KubeObject {
-  spec?: {
-    holderIdentity?: string;
-    leaseDurationSeconds?: number;
-    acquireTime?: string;
-    renewTime?: string;
-    leaseTransitions?: number;
-    strategy?: string;
-    preferredHolder?: string;
-    [field: string]: unknown;
-  };
-}
-
-/** The election record a Lease holds; missing fields read as empty. */
-export function recordFromLease(lease: Lease): LeaderElectionRecord {
-  const spec = isObject(lease.spec) ? lease.spec : {};
-  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-  const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
-  return {
-    holderIdentity: str(spec.holderIdentity),
-    leaseDurationSeconds: num(spec.leaseDurationSeconds),
-    acquireTime: str(spec.acquireTime),
-    renewTime: str(spec.renewTime),
-    leaseTransitions: num(spec.leaseTransitions),
-    strategy: str(spec.strategy),
-    preferredHolder: str(spec.preferredHolder),
-  };
-}
-
-/**
- * Whether the record differs from the one observed before: any field, times by the
- * instant they name (so `…Z` and `…+00:00` spellings are the same time). Every
- * renewal changes `renewTime`, so a live leader is seen to change every retry period.
- */
-export function recordChanged(
-  observed: LeaderElectionRecord | undefined,
-  current: LeaderElectionRecord,
-): boolean {
-  if (observed === undefined) return true;
-  const sameTime = (a: string, b: string): boolean =>
-    a === b || (parseMicroTime(a) !== undefined && parseMicroTime(a) === parseMicroTime(b));
-  return (
-    observed.holderIdentity !== current.holderIdentity ||
-    observed.leaseDurationSeconds !== current.leaseDurationSeconds ||
-    observed.leaseTransitions !== current.leaseTransitions ||
-    observed.strategy !== current.strategy ||
-    observed.preferredHolder !== current.preferredHolder ||
-    !sameTime(observed.acquireTime, current.acquireTime) ||
-    !sameTime(observed.renewTime, current.renewTime)
-  );
-}
-
-/**
- * Whether a candidate that last saw the record change at `observedTime` must still
- * respect it at `now` (both on the candidate's own clock). A record with no holder
- * never holds anyone off. `fallbackDurationMs` stands in for a missing or zero
- * `leaseDurationSeconds`.
- */
-export function leaseHeld(
-  record: LeaderElectionRecord,
-  observedTime: number,
-  now: number,
-  fallbackDurationMs: number,
-): boolean {
-  if (record.holderIdentity === '') return false;
-  const durationMs =
-    record.leaseDurationSeconds > 0 ? record.leaseDurationSeconds * 1000 : fallbackDurationMs;
-  return observedTime + durationMs > now;
 }
 
 /**
@@ -330,7 +251,7 @@ export class LeaderElector {
   /** client-go's tryAcquireOrRenew: one attempt; true if we hold the Lease afterwards. */
   async #tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
     const now = this.#clock.now();
-    const ref = this.#ref();
+    const ref = leaseRef(this.lock);
 
     // 1. Fast path: the leader updates the Lease it last saw, without reading it first.
     if (
@@ -409,18 +330,7 @@ export class LeaderElector {
 
   /** The record we write at `now`, given the one we replace. */
   #ownRecord(now: number, previous: LeaderElectionRecord | undefined): LeaderElectionRecord {
-    const time = formatMicroTime(now);
-    const ours = previous?.holderIdentity === this.identity;
-    return {
-      holderIdentity: this.identity,
-      leaseDurationSeconds: this.#leaseDurationSeconds,
-      acquireTime: ours && previous.acquireTime ? previous.acquireTime : time,
-      renewTime: time,
-      leaseTransitions:
-        previous === undefined ? 0 : ours ? previous.leaseTransitions : previous.leaseTransitions + 1,
-      strategy: previous?.strategy ?? '',
-      preferredHolder: previous?.preferredHolder ?? '',
-    };
+    return holderRecord(this.identity, this.#leaseDurationSeconds, now, previous);
   }
 
   /** Hands the Lease back: no holder, so the next candidate to look takes it at once. */
@@ -431,20 +341,14 @@ export class LeaderElector {
       this.renewDeadlineMs,
     );
     try {
-      const lease = await this.#client.get<Lease>(this.#ref(), { signal: ctl.signal });
+      const lease = await this.#client.get<Lease>(leaseRef(this.lock), { signal: ctl.signal });
       const record = recordFromLease(lease);
       if (record.holderIdentity !== this.identity) return;
-      const now = this.#clock.now();
-      const time = formatMicroTime(now);
       const released = await this.#client.update(
-        withRecord(lease, {
-          ...record,
-          holderIdentity: '',
-          leaseDurationSeconds: 1,
-          acquireTime: time,
-          renewTime: time,
-        }),
-        { signal: ctl.signal },
+        withRecord(lease, releasedRecord(record, this.#clock.now())),
+        {
+          signal: ctl.signal,
+        },
       );
       this.#lease = released;
       this.#observed = recordFromLease(released);
@@ -483,15 +387,6 @@ export class LeaderElector {
     }
   }
 
-  #ref(): ObjectRef {
-    return {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      namespace: this.lock.namespace,
-      name: this.lock.name,
-    };
-  }
-
   /** Waits for `promise`, but no longer than `ms`. */
   async #within(ms: number, promise: Promise<void>): Promise<void> {
     const ctl = new AbortController();
@@ -501,22 +396,4 @@ export class LeaderElector {
       ctl.abort();
     }
   }
-}
-
-/** The Lease with our record in its spec; fields we do not own are kept. */
-function withRecord(lease: Lease, record: LeaderElectionRecord): Lease {
-  return { ...lease, spec: { ...lease.spec, ...specOf(record) } };
-}
-
-function specOf(record: LeaderElectionRecord): NonNullable<Lease['spec']> {
-  const spec: NonNullable<Lease['spec']> = {
-    holderIdentity: record.holderIdentity,
-    leaseDurationSeconds: record.leaseDurationSeconds,
-    leaseTransitions: record.leaseTransitions,
-  };
-  if (record.acquireTime) spec.acquireTime = record.acquireTime;
-  if (record.renewTime) spec.renewTime = record.renewTime;
-  if (record.strategy) spec.strategy = record.strategy;
-  if (record.preferredHolder) spec.preferredHolder = record.preferredHolder;
-  return spec;
 }
