@@ -298,6 +298,28 @@ describe('BindingAdmissionController webhook rules', () => {
     );
   });
 
+  it('a transient discovery error for a kind already in the rules keeps its rule', async () => {
+    const client = new FakeClient({ objects: [webhookConfig()] });
+    const informer = new FakeInformer();
+    let discoveryDown = false;
+    const controller = controllerWith(informer, {
+      configurationName: 'bindings',
+      webhookName: 'bind.example.com',
+      client,
+      resourceFor: (type) =>
+        discoveryDown
+          ? Promise.reject(new Error('GET /apis/apps/v1: 503 Service Unavailable'))
+          : plural(type),
+    });
+    informer.sync(newEnvBinding({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }));
+    assert.equal(await controller.syncRules(), 'patched');
+    const before = rulesOf(client);
+    discoveryDown = true;
+    assert.deepEqual(await controller.desiredRules(), (before as unknown[])[1]);
+    assert.equal(await controller.syncRules(), 'unchanged');
+    assert.deepEqual(rulesOf(client), before);
+  });
+
   it('reports a missing configuration, and keeps the rules in step while running', async () => {
     const client = new FakeClient();
     const informer = new FakeInformer();
