@@ -19,7 +19,8 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ControlPlane, eventually } from '@bindery/controlplane';
+import { ControlPlane } from '@bindery/controlplane';
+import type { PolicyRule } from '@bindery/controlplane';
 import { KubeClient, SharedInformer } from '@bindery/kube';
 import type { KubeObject, TypeRef } from '@bindery/kube';
 import { Manager } from '@bindery/runtime';
@@ -106,27 +107,27 @@ function crd(kind: string, plural: string): KubeObject {
   };
 }
 
-const rule = (apiGroups: string[], resources: string[], verbs: string[]) => ({ apiGroups, resources, verbs });
+const rule = (apiGroups: string[], resources: string[], verbs: string[]): PolicyRule => ({
+  apiGroups,
+  resources,
+  verbs,
+});
 const rw = ['get', 'list', 'watch', 'update', 'patch'];
 
-const controllerRole: KubeObject = {
-  apiVersion: 'rbac.authorization.k8s.io/v1',
-  kind: 'ClusterRole',
-  metadata: { name: 'bindery-rotation-bench' },
-  rules: [
-    rule(['servicebinding.io'], ['servicebindings'], rw),
-    rule(['servicebinding.io'], ['servicebindings/status'], ['get', 'update', 'patch']),
-    rule(['servicebinding.io'], ['servicebindings/finalizers'], ['update']),
-    rule(['servicebinding.io'], ['clusterworkloadresourcemappings'], ['get', 'list', 'watch']),
-    rule([''], ['secrets'], ['get', 'list', 'watch']),
-    rule(['', 'events.k8s.io'], ['events'], ['create', 'update', 'patch']),
-    rule(['apps'], ['deployments', 'statefulsets', 'daemonsets', 'replicasets'], rw),
-    rule([''], ['replicationcontrollers'], rw),
-    rule(['batch'], ['jobs', 'cronjobs'], rw),
-    rule([group], ['watchedbackends'], ['get', 'list', 'watch']),
-    rule([group], ['polledbackends'], ['get']),
-  ],
-};
+/** The installed ClusterRole's rules, with list and watch on WatchedBackends and only get on PolledBackends. */
+const controllerRules: PolicyRule[] = [
+  rule(['servicebinding.io'], ['servicebindings'], rw),
+  rule(['servicebinding.io'], ['servicebindings/status'], ['get', 'update', 'patch']),
+  rule(['servicebinding.io'], ['servicebindings/finalizers'], ['update']),
+  rule(['servicebinding.io'], ['clusterworkloadresourcemappings'], ['get', 'list', 'watch']),
+  rule([''], ['secrets'], ['get', 'list', 'watch']),
+  rule(['', 'events.k8s.io'], ['events'], ['create', 'update', 'patch']),
+  rule(['apps'], ['deployments', 'statefulsets', 'daemonsets', 'replicasets'], rw),
+  rule([''], ['replicationcontrollers'], rw),
+  rule(['batch'], ['jobs', 'cronjobs'], rw),
+  rule([group], ['watchedbackends'], ['get', 'list', 'watch']),
+  rule([group], ['polledbackends'], ['get']),
+];
 
 const secret = (name: string, password: string): KubeObject => ({
   ...secretType,
@@ -277,18 +278,8 @@ try {
     crd('PolledBackend', 'polledbackends'),
   ]);
   await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-  await admin.create(controllerRole);
-  const user = await cp.addUser({ name: 'rotation-bench', groups: ['bindery:rotation-bench'] });
-  await admin.create({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: { name: 'bindery-rotation-bench' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'bindery-rotation-bench' },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'bindery:rotation-bench' }],
-  });
-  const asController = KubeClient.fromKubeConfig({ kubeconfig: user.kubeconfigPath });
-  await eventually(() => asController.list(watchedType, { limit: 1 }));
-  await asController.close();
+  // Granted, and waited on until the authorizer enforces it.
+  const user = await cp.addUser({ name: 'rotation-bench', rules: controllerRules });
 
   const seeded = performance.now();
   const jobs = [
