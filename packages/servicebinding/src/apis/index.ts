@@ -13,3 +13,4 @@ export * from './fixed-jsonpath.ts';
 export * from './validation.ts';
 export * from './validate-servicebinding.ts';
 export * from './validate-clusterworkloadresourcemapping.ts';
+export * from './servicebinding-lifecycle.ts';

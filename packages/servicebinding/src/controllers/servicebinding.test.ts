@@ -30,6 +30,7 @@ import type { ServiceBinding } from '../apis/index.ts';
 import { CRONJOB_MAPPING } from '../projector/index.ts';
 import type { ResourceFor } from '../resolver/index.ts';
 import type { KindWatcher, WatchDenied } from './kind-watcher.ts';
+import type { ProjectionHook } from './projection-hooks.ts';
 import {
   bindWorkload,
   defaultMappingsFieldManager,
@@ -1298,6 +1299,87 @@ reconcilerTests('ServiceBinding reconciler with a deny list of variable names', 
       ],
       expectEvents: [updated()],
       expectedResult: { requeueAfterMs: 60_000 },
+    },
+  },
+});
+
+/** A user's hook: records which binding projected into the pod template, and takes it out on unprojection. */
+const boundByAnnotation = 'example.com/bound-by';
+const boundByHook: ProjectionHook = {
+  name: 'bound-by',
+  forBinding: ({ binding: b }) => {
+    const annotations = (w: KubeObject): Record<string, string> => {
+      const template = (w['spec'] as { template: { metadata?: { annotations?: Record<string, string> } } })
+        .template;
+      template.metadata ??= {};
+      return (template.metadata.annotations ??= {});
+    };
+    return {
+      postProjection: (w) => {
+        annotations(w)[boundByAnnotation] = b.metadata.name ?? '';
+      },
+      preUnprojection: (w) => {
+        delete annotations(w)[boundByAnnotation];
+      },
+    };
+  },
+};
+const withBoundBy = (w: KubeObject): KubeObject => {
+  const copy = structuredClone(w);
+  const template = (copy['spec'] as { template: { metadata: { annotations: Record<string, string> } } })
+    .template;
+  template.metadata.annotations[boundByAnnotation] = 'my-binding';
+  return copy;
+};
+
+reconcilerTests('ServiceBinding reconciler with a user projection hook', {
+  reconciler: () => serviceBindingReconciler({ resourceFor, hooks: [boundByHook] }),
+  rows: {
+    'a post-projection hook edits the workload after rollout, in the same patch': {
+      request,
+      givenObjects: [
+        bound({ annotations: { [rolloutAnnotation]: 'true' } }),
+        service(),
+        secret(),
+        deployment(),
+      ],
+      expectTracks: resolvedTracks,
+      expectPatches: [
+        patchOf(
+          deployment(),
+          withBoundBy(
+            projected(
+              deployment(),
+              bound({ annotations: { [rolloutAnnotation]: 'true' } }),
+              'my-secret',
+              '7',
+            ),
+          ),
+        ),
+      ],
+      expectEvents: [updated()],
+      expectedResult: { requeueAfterMs: 60_000 },
+    },
+    'a pre-unprojection hook sees the projection before it goes': {
+      request,
+      givenObjects: [bound({ deleting: true }), withBoundBy(projected(deployment()))],
+      expectPatches: [
+        patchOf(
+          withBoundBy(projected(deployment())),
+          unbindWorkload(bound(), projected(deployment()), undefined),
+        ),
+        {
+          kind: 'ServiceBinding',
+          namespace: ns,
+          name: 'my-binding',
+          patchType: 'merge',
+          patch: { metadata: { finalizers: [], resourceVersion: '100' } },
+        },
+      ],
+      expectEvents: [
+        updated(),
+        newEvent(by, 'Normal', 'FinalizerPatched', `Patched finalizer "${serviceBindingFinalizer}"`),
+      ],
     },
   },
 });
