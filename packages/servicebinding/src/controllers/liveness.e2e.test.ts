@@ -255,7 +255,7 @@ describe('ServiceBinding controller liveness on a real API server', { skip: skip
     await eventually(() => assert.equal(manager.informers.has({ type: runnerType }), false));
   });
 
-  it('a Provisioned Service the controller may watch: a rotated .status.binding.name is re-projected within 2 s', async () => {
+  it('a Provisioned Service the controller may watch: a rotated .status.binding.name is re-projected from the watch, well before the 60 s poll', async () => {
     const service = await admin.create({
       ...watchedType,
       metadata: { namespace: ns, name: 'db', labels: { tier: 'data' } },
@@ -273,7 +273,8 @@ describe('ServiceBinding controller liveness on a real API server', { skip: skip
 
     service['status'] = { binding: { name: 'db-v2' }, conditions: [{ type: 'Ready', status: 'True' }] };
     await admin.update(service);
-    await eventually(async () => assert.equal(await projected(), 'db-v2'), 2_000);
+    // A deadline far below the poll, not a timing: bench/rotation.bench.ts carries the figures.
+    await eventually(async () => assert.equal(await projected(), 'db-v2'), 20_000);
 
     // The cache keeps what the controller reads of a service, nothing else.
     const cached = await manager.cachedClient.get({ ...watchedType, namespace: ns, name: 'db' });
