@@ -5,43 +5,28 @@
 // Deployment: the aggregated role reads the credential binding as a Provisioned Service.
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
+import { eventually, skipE2E } from '@bindery/controlplane';
 import type { KubeClient, KubeObject } from '@bindery/kube';
 import { apiVersion as osbApiVersion } from '@bindery/osb';
 import { startSampleBroker } from '@bindery/osb-broker';
 import type { RunningSampleBroker } from '@bindery/osb-broker';
-import { generateSelfSigned } from '@bindery/runtime';
 import type { Condition } from '@bindery/runtime';
-import { pino } from 'pino';
-import { serviceBindingManager } from '../cli/manager.ts';
-import type { ServiceBindingManager } from '../cli/manager.ts';
-import { aggregate, impersonating, serviceAccountCan } from './e2e-helpers.ts';
-import { applyInstallBundle, installNames, renderInstallBundle } from './index.ts';
+import { installWithManager } from './e2e-helpers.ts';
+import type { InstalledManager } from './e2e-helpers.ts';
+import { installNames } from './index.ts';
 
 const system = installNames.namespace;
 const ns = 'osb-bundle-e2e';
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
-interface WebhookEntry {
-  clientConfig: { service?: { path?: string }; url?: string; caBundle?: string };
-}
-type Configuration = KubeObject & { webhooks: WebhookEntry[] };
 type WithConditions = KubeObject & { status?: { conditions?: Condition[]; binding?: { name: string } } };
 
 describe('the OSB install bundle on a real API server', { skip: skipE2E }, () => {
-  let cp: ControlPlane;
+  let env: InstalledManager | undefined;
   let admin: KubeClient;
-  let controller: KubeClient;
-  let built: ServiceBindingManager;
-  let sample: RunningSampleBroker;
-  let dir: string;
-  const logs: string[] = [];
-  const stop = new AbortController();
-  let running: Promise<void> | undefined;
+  let logs: string[];
+  let sample: RunningSampleBroker | undefined;
 
   const ready = (apiVersion: string, kind: string, name: string, namespace?: string) =>
     eventually(async () => {
@@ -56,77 +41,27 @@ describe('the OSB install bundle on a real API server', { skip: skipE2E }, () =>
 
   before(
     async () => {
-      dir = await mkdtemp(join(tmpdir(), 'bindery-osb-bundle-e2e-'));
-      cp = new ControlPlane();
-      await cp.start();
-      admin = cp.client();
-      controller = await impersonating(
-        cp,
-        dir,
-        `system:serviceaccount:${system}:${installNames.serviceAccount}`,
-      );
-      const certs = await generateSelfSigned({
-        service: installNames.webhookService,
-        namespace: system,
-        extraHosts: ['127.0.0.1'],
+      env = await installWithManager({
+        install: { osb: true },
+        manager: { osb: true },
+        namespace: ns,
+        granted: { verb: 'list', group: 'osb.bindery.dev', resource: 'servicecredentialbindings' },
       });
-      built = await serviceBindingManager({
-        client: controller,
-        log: pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }),
-        metrics: false,
-        health: false,
-        leaderElection: { namespace: system, name: installNames.lease },
-        webhookServer: { port: 0, host: '127.0.0.1', tls: certs.serving },
-        names: {
-          interceptor: installNames.interceptorConfiguration,
-          trigger: installNames.triggerConfiguration,
-          validation: installNames.validationConfiguration,
-        },
-        osb: true,
-      });
-      const caBundle = Buffer.from(certs.caBundle).toString('base64');
-      const bundle = renderInstallBundle({ certMode: 'cert-manager', osb: true })
-        .filter((o) => !(o.apiVersion?.startsWith('cert-manager.io/') ?? false))
-        .map((o) => {
-          if (!o.kind?.endsWith('WebhookConfiguration')) return o;
-          const c = structuredClone(o) as Configuration;
-          for (const w of c.webhooks) {
-            w.clientConfig = { url: built.server.url(w.clientConfig.service?.path ?? ''), caBundle };
-          }
-          return c;
-        });
-      await applyInstallBundle(admin, bundle);
-      await aggregate(admin);
-      await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-      await eventually(async () =>
-        assert.ok(
-          await serviceAccountCan(admin, system, {
-            verb: 'list',
-            group: 'osb.bindery.dev',
-            resource: 'servicecredentialbindings',
-          }),
-        ),
-      );
+      ({ admin, logs } = env);
       sample = await startSampleBroker({
         client: admin,
         namespace: 'sample-broker',
         delayMs: 200,
         basic: { username: 'platform', password: 'bundle-pw' },
       });
-      running = built.manager.start(stop.signal);
-      await eventually(() => assert.ok(built.manager.leading));
+      await env.start();
     },
     { timeout: 30 * 60_000 },
   );
 
   after(async () => {
-    stop.abort();
-    await running?.catch(() => undefined);
     await sample?.stop();
-    await controller?.close();
-    await admin?.close();
-    await cp?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await env?.stop();
   });
 
   it('broker, instance, credential binding and a ServiceBinding into a Deployment, all Ready, with the bundle RBAC only', async () => {

@@ -6,21 +6,15 @@
 // at the local webhook server by URL (there is no Service to reach in this cluster).
 
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
+import { eventually, skipE2E } from '@bindery/controlplane';
 import type { KubeClient, KubeObject, TypeRef } from '@bindery/kube';
-import { generateSelfSigned } from '@bindery/runtime';
 import type { Condition } from '@bindery/runtime';
-import { pino } from 'pino';
 import type { ServiceBinding } from '../apis/index.ts';
-import { serviceBindingManager } from '../cli/manager.ts';
-import type { ServiceBindingManager } from '../cli/manager.ts';
 import { rolloutAnnotation, serviceBindingType } from '../controllers/servicebinding.ts';
-import { aggregate, impersonating, serviceAccountCan } from './e2e-helpers.ts';
-import { applyInstallBundle, installNames, renderInstallBundle } from './index.ts';
+import { installWithManager, serviceAccountCan } from './e2e-helpers.ts';
+import type { InstalledManager } from './e2e-helpers.ts';
+import { installNames } from './index.ts';
 
 const system = installNames.namespace;
 const ns = 'secret-access-e2e';
@@ -50,14 +44,9 @@ function deployment(name: string, labels: Record<string, string> = {}): KubeObje
 }
 
 describe('--secret-access=none on a real API server', { skip: skipE2E }, () => {
-  let cp: ControlPlane;
+  let env: InstalledManager | undefined;
   let admin: KubeClient;
-  let controller: KubeClient;
-  let built: ServiceBindingManager;
-  let dir: string;
-  const logs: string[] = [];
-  const stop = new AbortController();
-  let running: Promise<void> | undefined;
+  let logs: string[];
 
   const can = (verb: string, namespace?: string): Promise<boolean> =>
     serviceAccountCan(admin, system, { verb, resource: 'secrets', ...(namespace && { namespace }) });
@@ -71,69 +60,19 @@ describe('--secret-access=none on a real API server', { skip: skipE2E }, () => {
 
   before(
     async () => {
-      dir = await mkdtemp(join(tmpdir(), 'bindery-secret-access-e2e-'));
-      cp = new ControlPlane();
-      await cp.start();
-      admin = cp.client();
-      controller = await impersonating(
-        cp,
-        dir,
-        `system:serviceaccount:${system}:${installNames.serviceAccount}`,
-      );
-      const certs = await generateSelfSigned({
-        service: installNames.webhookService,
-        namespace: system,
-        extraHosts: ['127.0.0.1'],
+      env = await installWithManager({
+        install: { secretAccess: 'none' },
+        manager: { secretAccess: 'none' },
+        namespace: ns,
+        granted: { verb: 'list', group: 'apps', resource: 'deployments' },
       });
-      built = await serviceBindingManager({
-        client: controller,
-        log: pino({ level: 'info' }, { write: (line: string) => void logs.push(line) }),
-        metrics: false,
-        health: false,
-        leaderElection: { namespace: system, name: installNames.lease },
-        webhookServer: { port: 0, host: '127.0.0.1', tls: certs.serving },
-        // As in a cluster: the manager programs the rules of the installed configurations only.
-        names: {
-          interceptor: installNames.interceptorConfiguration,
-          trigger: installNames.triggerConfiguration,
-          validation: installNames.validationConfiguration,
-        },
-        secretAccess: 'none',
-      });
-      const caBundle = Buffer.from(certs.caBundle).toString('base64');
-      const bundle = renderInstallBundle({ certMode: 'cert-manager', secretAccess: 'none' })
-        .filter((o) => !(o.apiVersion?.startsWith('cert-manager.io/') ?? false))
-        .map((o) => {
-          if (!o.kind?.endsWith('WebhookConfiguration')) return o;
-          const c = structuredClone(o) as Configuration;
-          for (const w of c.webhooks) {
-            w.clientConfig = { url: built.server.url(w.clientConfig.service?.path ?? ''), caBundle };
-          }
-          return c;
-        });
-      await applyInstallBundle(admin, bundle);
-      await aggregate(admin);
-      await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-      // RBAC reaches the authorizer a moment after it is written.
-      await eventually(async () =>
-        assert.ok(
-          await serviceAccountCan(admin, system, { verb: 'list', group: 'apps', resource: 'deployments' }),
-        ),
-      );
-      running = built.manager.start(stop.signal);
-      await eventually(() => assert.ok(built.manager.leading && built.webhooks.index.hasSynced()));
+      ({ admin, logs } = env);
+      await env.start();
     },
     { timeout: 30 * 60_000 },
   );
 
-  after(async () => {
-    stop.abort();
-    await running?.catch(() => undefined);
-    await controller?.close();
-    await admin?.close();
-    await cp?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
+  after(() => env?.stop());
 
   it('the ServiceAccount has no verb on Secrets, in any namespace or cluster-wide', async () => {
     for (const verb of ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']) {
