@@ -26,7 +26,7 @@ describe('the OSB install bundle on a real API server', { skip: skipE2E }, () =>
   let env: InstalledManager | undefined;
   let admin: KubeClient;
   let logs: string[];
-  let sample: RunningSampleBroker | undefined;
+  let sample: RunningSampleBroker;
 
   const ready = (apiVersion: string, kind: string, name: string, namespace?: string) =>
     eventually(async () => {
