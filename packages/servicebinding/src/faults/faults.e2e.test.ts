@@ -22,6 +22,7 @@ import { clusterWorkloadResourceMappingCRD, serviceBindingCRD } from '../apis/in
 import type { ServiceBinding } from '../apis/index.ts';
 import { serviceBindingType } from '../controllers/servicebinding.ts';
 import { defaultWebhookConfigurationNames, triggerAnnotation } from '../webhooks/constants.ts';
+import { deleteWebhookConfigurations, webhookManagerRules } from '../webhooks/e2e-helpers.ts';
 import { faultLease } from './manager-process.test-helpers.ts';
 import type { FaultWebhooks } from './manager-process.test-helpers.ts';
 
@@ -336,19 +337,13 @@ describe('faults: the ServiceBinding manager under kills, restarts and compactio
     const namespace = 'faults-triggers';
     const services = 3;
     await cp.installCRDs([backendCRD]);
-    await admin.create(triggerTestRole);
-    await admin.create({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: 'bindery-faults-triggers' },
-      roleRef: {
-        apiGroup: 'rbac.authorization.k8s.io',
-        kind: 'ClusterRole',
-        name: 'bindery-faults-triggers',
-      },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'bindery:faults-triggers' }],
+    // Backends readable but not watchable: no watch sees their status change, only the trigger.
+    const user = await cp.addUser({
+      name: 'servicebinding-controller',
+      rules: webhookManagerRules([
+        { apiGroups: ['faults.example.com'], resources: ['backends'], verbs: ['get', 'list'] },
+      ]),
     });
-    const user = await cp.addUser({ name: 'servicebinding-controller', groups: ['bindery:faults-triggers'] });
     const certs = await generateSelfSigned({
       service: 'bindery-webhook',
       namespace: 'bindery-system',
@@ -490,53 +485,10 @@ describe('faults: the ServiceBinding manager under kills, restarts and compactio
     } finally {
       await Promise.all([leader.stop(), standby.stop()]);
       // Nothing serves them now: the interceptor fails closed.
-      for (const name of Object.values(defaultWebhookConfigurationNames)) {
-        for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
-          await admin
-            .delete({ apiVersion: 'admissionregistration.k8s.io/v1', kind, name })
-            .catch(() => undefined);
-        }
-      }
+      await deleteWebhookConfigurations(admin);
     }
   });
 });
-
-const read = ['get', 'list', 'watch'];
-const write = [...read, 'update', 'patch'];
-/**
- * The replicas' grant in the trigger test: what the controller and its webhooks need, with Backends
- * readable but not watchable, so no watch sees their status change and only the trigger announces it.
- */
-const triggerTestRole: KubeObject = {
-  apiVersion: 'rbac.authorization.k8s.io/v1',
-  kind: 'ClusterRole',
-  metadata: { name: 'bindery-faults-triggers' },
-  rules: [
-    { apiGroups: ['servicebinding.io'], resources: ['servicebindings'], verbs: write },
-    {
-      apiGroups: ['servicebinding.io'],
-      resources: ['servicebindings/status'],
-      verbs: ['get', 'update', 'patch'],
-    },
-    { apiGroups: ['servicebinding.io'], resources: ['servicebindings/finalizers'], verbs: ['update'] },
-    { apiGroups: ['servicebinding.io'], resources: ['clusterworkloadresourcemappings'], verbs: read },
-    { apiGroups: [''], resources: ['secrets'], verbs: read },
-    { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'update', 'patch'] },
-    {
-      apiGroups: ['apps'],
-      resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
-      verbs: write,
-    },
-    { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: write },
-    { apiGroups: ['faults.example.com'], resources: ['backends'], verbs: ['get', 'list'] },
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
-    {
-      apiGroups: ['admissionregistration.k8s.io'],
-      resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
-      verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'],
-    },
-  ],
-};
 
 function ignoreAlreadyExists(err: unknown): undefined {
   if (isAlreadyExists(err)) return undefined;

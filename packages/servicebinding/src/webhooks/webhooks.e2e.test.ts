@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
+import type { PolicyRule } from '@bindery/controlplane';
 import { KubeClient, StatusError, isNotFound } from '@bindery/kube';
 import type { KubeObject, TypeRef } from '@bindery/kube';
 import { Manager, WebhookServer, generateSelfSigned } from '@bindery/runtime';
@@ -15,6 +16,7 @@ import type { ServiceBinding } from '../apis/index.ts';
 import { addServiceBindingController, serviceBindingType } from '../controllers/servicebinding.ts';
 import { addServiceBindingWebhooks } from './add.ts';
 import { defaultWebhookConfigurationNames, managedRulesAnnotation, triggerAnnotation } from './constants.ts';
+import { deleteWebhookConfigurations, webhookManagerRules } from './e2e-helpers.ts';
 
 const ns = 'webhooks-e2e';
 const ADMISSION = 'admissionregistration.k8s.io/v1';
@@ -61,39 +63,11 @@ const runnerCRD: KubeObject = {
   },
 };
 
-const read = ['get', 'list', 'watch'];
-const write = [...read, 'update', 'patch'];
-const controllerRole: KubeObject = {
-  apiVersion: 'rbac.authorization.k8s.io/v1',
-  kind: 'ClusterRole',
-  metadata: { name: 'bindery-webhooks-e2e' },
-  rules: [
-    { apiGroups: ['servicebinding.io'], resources: ['servicebindings'], verbs: write },
-    {
-      apiGroups: ['servicebinding.io'],
-      resources: ['servicebindings/status'],
-      verbs: ['get', 'update', 'patch'],
-    },
-    { apiGroups: ['servicebinding.io'], resources: ['servicebindings/finalizers'], verbs: ['update'] },
-    { apiGroups: ['servicebinding.io'], resources: ['clusterworkloadresourcemappings'], verbs: read },
-    { apiGroups: [''], resources: ['secrets'], verbs: read },
-    { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'update', 'patch'] },
-    {
-      apiGroups: ['apps'],
-      resources: ['deployments', 'statefulsets', 'daemonsets', 'replicasets'],
-      verbs: write,
-    },
-    { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: write },
-    { apiGroups: ['workloads.example.com'], resources: ['runners'], verbs: read },
-    { apiGroups: ['stable.example.com'], resources: ['provisionedbackends'], verbs: ['get', 'list'] },
-    { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
-    {
-      apiGroups: ['admissionregistration.k8s.io'],
-      resources: ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'],
-      verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'],
-    },
-  ],
-};
+/** Beyond the bundle's grant: Runners readable (not updatable), Provisioned Services not watchable. */
+const suiteRules: PolicyRule[] = [
+  { apiGroups: ['workloads.example.com'], resources: ['runners'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['stable.example.com'], resources: ['provisionedbackends'], verbs: ['get', 'list'] },
+];
 
 function workload(type: TypeRef, name: string, labels: Record<string, string> = {}): KubeObject {
   const template = {
@@ -203,14 +177,9 @@ describe('ServiceBinding webhooks on a real API server', { skip: skipE2E }, () =
       admin = cp.client();
       await cp.installCRDs([serviceBindingCRD(), clusterWorkloadResourceMappingCRD(), backendCRD, runnerCRD]);
       await admin.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
-      await admin.create(controllerRole);
-      const user = await cp.addUser({ name: 'servicebinding-controller', groups: ['bindery:webhooks'] });
-      await admin.create({
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name: 'bindery-webhooks-e2e' },
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'bindery-webhooks-e2e' },
-        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'bindery:webhooks' }],
+      const user = await cp.addUser({
+        name: 'servicebinding-controller',
+        rules: webhookManagerRules(suiteRules),
       });
       // WP-2: `..` would mount the Secret over $SERVICE_BINDING_ROOT's parent; the schema lets it through.
       legacy = await admin.create(
@@ -228,12 +197,6 @@ describe('ServiceBinding webhooks on a real API server', { skip: skipE2E }, () =
       for (const [i, server] of servers.entries()) {
         const client = KubeClient.fromKubeConfig({ kubeconfig: user.kubeconfigPath });
         clients.push(client);
-        if (i === 0) {
-          await eventually(async () => {
-            for (const t of [serviceBindingType, deploymentType, jobType, backendType])
-              await client.list(t, { limit: 1 });
-          });
-        }
         const manager = new Manager({
           client,
           name: 'servicebinding',
@@ -265,11 +228,7 @@ describe('ServiceBinding webhooks on a real API server', { skip: skipE2E }, () =
     for (const s of stops) s.abort();
     await Promise.allSettled(running);
     for (const c of clients) await c.close();
-    for (const name of Object.values(defaultWebhookConfigurationNames)) {
-      for (const kind of ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']) {
-        await admin?.delete({ apiVersion: ADMISSION, kind, name }).catch(() => undefined);
-      }
-    }
+    if (admin) await deleteWebhookConfigurations(admin);
     await admin?.close();
     await cp?.stop();
   });
