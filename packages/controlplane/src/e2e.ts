@@ -1,6 +1,8 @@
 // Helpers for the e2e suites that run against this package's control plane.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { StatusError } from '@bindery/kube';
+import type { KubeClient } from '@bindery/kube';
 
 /**
  * Retries `check` every 100 ms until it stops throwing, and returns what it returned; after
@@ -24,3 +26,26 @@ export async function eventually<T>(check: () => T | Promise<T>, timeoutMs = 30_
  * machine without Go or binaries; CI never sets it), otherwise false so the suite runs.
  */
 export const skipE2E: string | false = process.env['BINDERY_SKIP_E2E'] === '1' && 'BINDERY_SKIP_E2E=1';
+
+/**
+ * The causes of the 422 Invalid that `write` (a dry-run create or update, typically) got from the API
+ * server, as `field: message`; [] when it was admitted. Any other error is thrown. For CRD schema and
+ * CEL rule tests.
+ */
+export async function invalidCauses(write: () => Promise<unknown>): Promise<string[]> {
+  try {
+    await write();
+    return [];
+  } catch (err) {
+    if (!(err instanceof StatusError) || err.reason !== 'Invalid') throw err;
+    return err.causes.map((c) => `${c.field ?? ''}: ${c.message ?? ''}`);
+  }
+}
+
+/** A list as `kubectl get` receives it (a meta.k8s.io Table): the printer columns of a CRD. */
+export function tableOf(
+  client: KubeClient,
+  path: string,
+): Promise<{ columnDefinitions: Array<{ name: string }>; rows: Array<{ cells: unknown[] }> }> {
+  return client.request({ method: 'GET', path, accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' });
+}

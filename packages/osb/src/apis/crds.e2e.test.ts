@@ -2,8 +2,8 @@
 // they document, every kind has a status subresource, and `kubectl get` prints the columns.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane, skipE2E } from '@bindery/controlplane';
-import { StatusError, type KubeClient, type KubeObject } from '@bindery/kube';
+import { ControlPlane, invalidCauses, skipE2E, tableOf } from '@bindery/controlplane';
+import type { KubeClient, KubeObject } from '@bindery/kube';
 import { osbCRDs } from './crds.ts';
 import { apiVersion } from './group.ts';
 
@@ -46,15 +46,8 @@ describe('osb.bindery.dev CRDs on a real API server', { skip: skipE2E }, () => {
   });
 
   /** Creates with dryRun and returns the 422's messages, or [] if admitted. */
-  async function rejection(obj: KubeObject): Promise<string[]> {
-    try {
-      await client.create(obj, { dryRun: true });
-      return [];
-    } catch (err) {
-      if (!(err instanceof StatusError) || err.reason !== 'Invalid') throw err;
-      return err.causes.map((c) => `${c.field ?? ''}: ${c.message ?? ''}`);
-    }
-  }
+  const rejection = (obj: KubeObject): Promise<string[]> =>
+    invalidCauses(() => client.create(obj, { dryRun: true }));
 
   async function updateRejection(obj: KubeObject, spec: Record<string, unknown>): Promise<string[]> {
     const current = await client.get({
@@ -63,13 +56,7 @@ describe('osb.bindery.dev CRDs on a real API server', { skip: skipE2E }, () => {
       namespace: ns,
       name: obj.metadata.name ?? '',
     });
-    try {
-      await client.update({ ...current, spec }, { dryRun: true });
-      return [];
-    } catch (err) {
-      if (!(err instanceof StatusError) || err.reason !== 'Invalid') throw err;
-      return err.causes.map((c) => `${c.field ?? ''}: ${c.message ?? ''}`);
-    }
+    return invalidCauses(() => client.update({ ...current, spec }, { dryRun: true }));
   }
 
   it('a broker needs a url, and caBundle excludes insecureSkipTLSVerify', async () => {
@@ -213,11 +200,10 @@ describe('osb.bindery.dev CRDs on a real API server', { skip: skipE2E }, () => {
       name: 'servicecredentialbindings.osb.bindery.dev',
     });
     assert.equal(crd.metadata?.labels?.['servicebinding.io/provisioned-service'], 'true');
-    const table = await client.request<{ columnDefinitions: Array<{ name: string }>; rows: unknown[] }>({
-      method: 'GET',
-      path: `/apis/osb.bindery.dev/v1alpha1/namespaces/${ns}/servicecredentialbindings`,
-      accept: 'application/json;as=Table;v=v1;g=meta.k8s.io',
-    });
+    const table = await tableOf(
+      client,
+      `/apis/osb.bindery.dev/v1alpha1/namespaces/${ns}/servicecredentialbindings`,
+    );
     assert.deepEqual(
       table.columnDefinitions.map((c) => c.name),
       ['Name', 'Instance', 'Secret', 'Ready', 'Reason', 'Expires', 'Age'],

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane, skipE2E } from '@bindery/controlplane';
-import { StatusError, type KubeClient, type KubeObject } from '@bindery/kube';
+import { ControlPlane, invalidCauses, skipE2E, tableOf } from '@bindery/controlplane';
+import type { KubeClient, KubeObject } from '@bindery/kube';
 import { parseAllDocuments } from 'yaml';
 import { validateServiceBinding } from './validate-servicebinding.ts';
 
@@ -66,15 +66,8 @@ describe('servicebinding.io CRDs on a real API server', { skip: skipE2E }, () =>
   });
 
   /** Creates with dryRun and returns the 422's causes as `field: message`, or [] if admitted. */
-  async function rejection(obj: KubeObject): Promise<string[]> {
-    try {
-      await client.create(obj, { dryRun: true });
-      return [];
-    } catch (err) {
-      if (!(err instanceof StatusError) || err.reason !== 'Invalid') throw err;
-      return err.causes.map((c) => `${c.field ?? ''}: ${c.message ?? ''}`);
-    }
-  }
+  const rejection = (obj: KubeObject): Promise<string[]> =>
+    invalidCauses(() => client.create(obj, { dryRun: true }));
 
   async function statusRejection(name: string, status: unknown): Promise<string[]> {
     const current = await client.get({
@@ -83,13 +76,7 @@ describe('servicebinding.io CRDs on a real API server', { skip: skipE2E }, () =>
       namespace: ns,
       name,
     });
-    try {
-      await client.updateStatus({ ...current, status }, { dryRun: true });
-      return [];
-    } catch (err) {
-      if (!(err instanceof StatusError) || err.reason !== 'Invalid') throw err;
-      return err.causes.map((c) => `${c.field ?? ''}: ${c.message ?? ''}`);
-    }
+    return invalidCauses(() => client.updateStatus({ ...current, status }, { dryRun: true }));
   }
 
   it('SB-1, SB-2: a ServiceBinding is served in v1, v1beta1 and v1alpha3, and every version reads back as any other', async () => {
@@ -253,14 +240,7 @@ describe('servicebinding.io CRDs on a real API server', { skip: skipE2E }, () =>
       name: 'status',
     });
     await client.updateStatus({ ...current, status: { binding: { name: 'db' }, conditions: [condition] } });
-    const table = await client.request<{
-      columnDefinitions: Array<{ name: string }>;
-      rows: Array<{ cells: unknown[] }>;
-    }>({
-      method: 'GET',
-      path: `/apis/servicebinding.io/v1/namespaces/${ns}/servicebindings/status`,
-      accept: 'application/json;as=Table;v=v1;g=meta.k8s.io',
-    });
+    const table = await tableOf(client, `/apis/servicebinding.io/v1/namespaces/${ns}/servicebindings/status`);
     assert.deepEqual(
       table.columnDefinitions.map((c) => c.name),
       ['Name', 'Secret', 'Ready', 'Reason', 'Age'],
