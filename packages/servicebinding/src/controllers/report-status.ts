@@ -3,14 +3,19 @@
 // retried with backoff; a conflict requeues. While the binding is deleted, the finalizer stays
 // until every workload is unprojected, except where the controller may not write.
 
-import { SyncReconciler } from '@bindery/runtime';
+import { SyncReconciler, aggregateResults } from '@bindery/runtime';
 import type { Result } from '@bindery/runtime';
 import { ServiceBindingConditions, ServiceBindingReasons } from '../apis/index.ts';
 import type { ServiceBinding } from '../apis/index.ts';
 import { workloadSelector } from '../resolver/index.ts';
 import { conditions, pollKey, projectionKey, warn, workloadsKey } from './binding-context.ts';
 
-export function reportStatus(): SyncReconciler<ServiceBinding> {
+export interface ReportStatusOptions {
+  /** How soon a binding whose workloads the controller may not patch is tried again. */
+  pollMs: number;
+}
+
+export function reportStatus(options: ReportStatusOptions): SyncReconciler<ServiceBinding> {
   return new SyncReconciler<ServiceBinding>({
     name: 'ReportStatus',
     sync: (ctx, binding): Result => {
@@ -45,7 +50,10 @@ export function reportStatus(): SyncReconciler<ServiceBinding> {
         );
         const retry = failures.find((f) => f.retry);
         if (retry !== undefined) throw new Error(retry.message);
-        return conflicts > 0 ? { requeue: true } : poll;
+        if (conflicts > 0) return { requeue: true };
+        // No watch event follows a ClusterRole granting `patch`: try again, as for a kind not allowed.
+        const forbidden = failures.some((f) => f.reason === ServiceBindingReasons.workloadForbidden);
+        return forbidden ? aggregateResults(poll, { requeueAfterMs: options.pollMs }) : poll;
       }
       if (conflicts > 0) return { requeue: true };
       const message = [

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { eventually, skipE2E } from '@bindery/controlplane';
+import { eventually, grantClusterRole, skipE2E } from '@bindery/controlplane';
 import type { PolicyRule } from '@bindery/controlplane';
 import { isNotFound } from '@bindery/kube';
 import type { KubeClient, KubeObject, TypeRef } from '@bindery/kube';
@@ -61,6 +61,20 @@ const runnerCRD: KubeObject = {
   },
 };
 
+/** A PodSpec-able workload kind the controller may read but, until a test grants it, not patch. */
+const widgetType: TypeRef = { apiVersion: 'workloads.example.com/v1', kind: 'Widget' };
+const widgetCRD: KubeObject = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'widgets.workloads.example.com' },
+  spec: {
+    group: 'workloads.example.com',
+    names: { kind: 'Widget', plural: 'widgets', singular: 'widget' },
+    scope: 'Namespaced',
+    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: preserve } }],
+  },
+};
+
 const runnerMapping = (volumes: string): KubeObject => ({
   ...mappingType,
   metadata: { name: 'runners.workloads.example.com' },
@@ -83,6 +97,7 @@ const suiteRules: PolicyRule[] = [
     resources: ['runners'],
     verbs: ['get', 'list', 'watch', 'update', 'patch'],
   },
+  { apiGroups: ['workloads.example.com'], resources: ['widgets'], verbs: ['get', 'list', 'watch'] },
   // PR-2 asks for watch too; the conformance suite grants only these, and so do we.
   { apiGroups: ['stable.example.com'], resources: ['provisionedbackends'], verbs: ['get', 'list'] },
 ];
@@ -222,7 +237,7 @@ describe('ServiceBinding controller on a real API server', { skip: skipE2E }, ()
       env = await startControllerEnvironment({
         name: 'servicebinding-controller',
         namespace: ns,
-        crds: [backendCRD, runnerCRD],
+        crds: [backendCRD, runnerCRD, widgetCRD],
         rules: suiteRules,
         controller: { servicePollIntervalMs: 300 },
       });
@@ -323,6 +338,31 @@ describe('ServiceBinding controller on a real API server', { skip: skipE2E }, ()
       unbound.metadata.annotations?.['kubectl.kubernetes.io/last-applied-configuration'],
       lastApplied,
     );
+  });
+
+  it('RC-2: a workload the controller may not patch is WorkloadForbidden, and projected once patch is granted', async () => {
+    await admin.create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { namespace: ns, name: 'widget-secret' },
+      stringData: { type: 'mysql' },
+    });
+    await admin.create(podSpecable(widgetType, 'w'));
+    // A direct Secret is watched: nothing polls this binding, and granting a verb emits no event.
+    await admin.create(serviceBinding('widget', secretRef('widget-secret'), { ...widgetType, name: 'w' }));
+    await eventually(async () => {
+      const c = await condition('widget', 'WorkloadProjected');
+      assert.equal(c?.reason, 'WorkloadForbidden', JSON.stringify(c));
+      assert.match(c.message, /needs "patch" on widgets\.workloads\.example\.com/);
+    });
+    await grantClusterRole(admin, {
+      name: 'servicebinding-e2e-widget-patch',
+      rules: [{ apiGroups: ['workloads.example.com'], resources: ['widgets'], verbs: ['patch'] }],
+      user: 'servicebinding-controller',
+    });
+    const b = await waitReady('widget');
+    await eventually(async () => assertProjected(templateOf(await get(widgetType, 'w')), b, 'widget-secret'));
+    await deleteBinding('widget');
   });
 
   it('DS-1 SA-2: binds a StatefulSet to a Secret directly; deleting the Secret makes ServiceAvailable False', async () => {

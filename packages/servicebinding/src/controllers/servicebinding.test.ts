@@ -1199,6 +1199,26 @@ const rolloutIgnored = `${rolloutAnnotation} is ignored: the manager runs with -
 reconcilerTests('ServiceBinding reconciler with secretAccess none (no verb on Secrets)', {
   reconciler: () => serviceBindingReconciler({ resourceFor, secretAccess: 'none' }),
   rows: {
+    'RC-2: patching forbidden is retried every poll interval, even with no service to poll (no event follows an RBAC grant)':
+      {
+        request,
+        givenObjects: [bound({ spec: directSecret }), deployment()],
+        withReactors: [{ verb: 'patch', kind: 'Deployment', fn: (a) => forbiddenError(a.ref, 'patch') }],
+        expectTracks: [tracks.secret, tracks.workload, tracks.mapping],
+        expectPatches: [patchOf(deployment(), projected(deployment(), bound({ spec: directSecret })))],
+        expectStatusUpdates: [
+          bound({
+            spec: directSecret,
+            status: status([
+              ready('False', 'WorkloadForbidden', updateForbidden),
+              serviceAvailable('True', 'ResolvedBindingSecret'),
+              workloadProjected('False', 'WorkloadForbidden', updateForbidden),
+            ]),
+          }),
+        ],
+        expectEvents: [newEvent(by, 'Warning', 'WorkloadForbidden', updateForbidden), statusUpdated],
+        expectedResult: { requeueAfterMs: 60_000 },
+      },
     'DS-1: a direct Secret is projected by reference without being read, even where it is not found': {
       request,
       givenObjects: [bound({ spec: directSecret }), deployment()],

@@ -146,7 +146,7 @@ export function serviceBindingReconciler(
             hooks: [rolloutHook({ resourceFor, secretAccess }), ...(options.hooks ?? [])],
             deniedEnvNames: new Set(options.deniedEnvNames ?? []),
           }),
-          reportStatus(),
+          reportStatus({ pollMs }),
         ],
       }),
     }),
