@@ -116,7 +116,9 @@ export class Transport {
               baseDelayMs: this.#retryBaseDelayMs,
             });
         if (delay === undefined) throw err;
-        await sleep(delay, undefined, { signal: options.signal });
+        await sleep(delay, undefined, { signal: options.signal }).catch(() => {
+          throw options.signal?.reason ?? err;
+        });
       }
     }
   }
