@@ -2,9 +2,17 @@
 // timeouts and cancellation Node's client leaves to its caller. Node's own client rather than
 // undici: importing undici (its bundle and its WebAssembly HTTP parser) costs a process 28 MiB of
 // RSS, `node:https` 8 MiB (docs/benchmarks.md).
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type {
+  Agent as HttpAgent,
+  IncomingHttpHeaders,
+  IncomingMessage,
+  OutgoingHttpHeaders,
+} from 'node:http';
+
+// Not `import { … } from 'node:http'`: an ES module import of node:http evaluates every export,
+// and its WebSocket/EventSource getters load Node's internal copy of undici (9 MiB of RSS).
+const http = process.getBuiltinModule('node:http');
+const https = process.getBuiltinModule('node:https');
 
 export interface ExchangeOptions {
   agent: HttpAgent;
@@ -49,7 +57,7 @@ export function newAgent(protocol: string, tls: Record<string, unknown>): HttpAg
   // No socket cap: watches hold a connection each for minutes and must not queue requests
   // behind them. Idle sockets close after 30 s, before the API server closes them.
   const options = { keepAlive: true, timeout: 30_000, maxSockets: Infinity };
-  return protocol === 'https:' ? new HttpsAgent({ ...options, ...tls }) : new HttpAgent(options);
+  return protocol === 'https:' ? new https.Agent({ ...options, ...tls }) : new http.Agent(options);
 }
 
 /**
@@ -70,7 +78,7 @@ export function retireAgent(agent: HttpAgent, drained: () => void): void {
 export function exchange(url: URL, options: ExchangeOptions): Promise<ExchangeResponse> {
   const { signal } = options;
   if (signal?.aborted) return Promise.reject(signal.reason as Error);
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const send = url.protocol === 'https:' ? https.request : http.request;
   return new Promise((resolve, reject) => {
     const req = send(url, { agent: options.agent, method: options.method, headers: options.headers });
     let res: IncomingMessage | undefined;
