@@ -57,9 +57,9 @@ describe('closeGracefully', () => {
     const inFlight = new InFlightRequests();
     inFlight.enter();
     inFlight.enter();
-    let left: number | undefined;
-    await closeGracefully(recordingServer(calls), { inFlight, timeoutMs: 5, onTimeout: (n) => (left = n) });
-    assert.equal(left, 2);
+    let left: { inFlight: number; timeoutMs: number } | undefined;
+    await closeGracefully(recordingServer(calls), { inFlight, timeoutMs: 5, onTimeout: (l) => (left = l) });
+    assert.deepEqual(left, { inFlight: 2, timeoutMs: 5 });
     assert.deepEqual(calls, ['close', 'closeIdle', 'closeAll']);
   });
 });

@@ -43,10 +43,10 @@ export interface ClosableServer {
 
 export interface CloseGracefullyOptions {
   inFlight: InFlightRequests;
-  /** How long the requests in flight may take to finish. */
-  timeoutMs: number;
-  /** Called with how many requests were still in flight when `timeoutMs` ran out. */
-  onTimeout?: (inFlight: number) => void;
+  /** How long the requests in flight may take to finish. Default 30 s. */
+  timeoutMs?: number | undefined;
+  /** Called when `timeoutMs` ran out, with how many requests were still in flight (for a log line). */
+  onTimeout?: (left: { inFlight: number; timeoutMs: number }) => void;
 }
 
 /**
@@ -60,7 +60,8 @@ export async function closeGracefully(
 ): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
-  if (!(await options.inFlight.drained(options.timeoutMs))) options.onTimeout?.(options.inFlight.count);
+  const { inFlight, timeoutMs = 30_000 } = options;
+  if (!(await inFlight.drained(timeoutMs))) options.onTimeout?.({ inFlight: inFlight.count, timeoutMs });
   server.closeAllConnections();
   await closed;
 }

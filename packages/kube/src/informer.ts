@@ -461,7 +461,8 @@ function typeId(type: TypeRef): string {
   return `${type.apiVersion}/${type.kind}`;
 }
 
-function informerId(key: InformerKey): string {
+/** The identity of an informer: keys with the same id share one informer. */
+export function informerId(key: InformerKey): string {
   return JSON.stringify([
     key.type.apiVersion,
     key.type.kind,

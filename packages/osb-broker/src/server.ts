@@ -174,12 +174,10 @@ export class BrokerServer {
   async #stop(): Promise<void> {
     const server = this.#server;
     if (!server) return;
-    const timeoutMs = this.#options.shutdownTimeoutMs ?? 30_000;
     await closeGracefully(server, {
       inFlight: this.#inFlight,
-      timeoutMs,
-      onTimeout: (inFlight) =>
-        this.#log.warn({ inFlight, timeoutMs }, 'shutdown timed out waiting for OSB requests'),
+      timeoutMs: this.#options.shutdownTimeoutMs,
+      onTimeout: (left) => this.#log.warn(left, 'shutdown timed out waiting for OSB requests'),
     });
     this.#server = undefined;
     this.#log.info('OSB broker stopped');

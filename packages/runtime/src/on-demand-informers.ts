@@ -3,6 +3,7 @@
 // started when its first user asks for it and stopped when its last user lets go, so a kind named
 // once does not stay listed and watched for the life of the process.
 
+import { informerId } from '@bindery/kube';
 import type {
   EventHandler,
   HandlerRegistration,
@@ -103,15 +104,4 @@ export class OnDemandInformers {
     entry.registration.remove();
     if (entry.owned) this.#options.informers.remove(entry.key);
   }
-}
-
-function informerId(key: InformerKey): string {
-  return JSON.stringify([
-    key.type.apiVersion,
-    key.type.kind,
-    key.namespace ?? '',
-    key.labelSelector ?? '',
-    key.fieldSelector ?? '',
-    key.metadataOnly ?? false,
-  ]);
 }

@@ -3,6 +3,7 @@
 
 import { describeObject, isNotFound, LruCache, refOf } from '@bindery/kube';
 import type { KubeObject, ObjectRef, TypeRef } from '@bindery/kube';
+import type { Logger } from 'pino';
 import { deepCopy, deepEqual } from './equality.ts';
 import { addFinalizer, clearFinalizer } from './finalizers.ts';
 import { applyMergePatch, createMergePatch } from './json-patch.ts';
@@ -111,13 +112,7 @@ export class ResourceManager<C extends KubeObject> {
             this.#forget(existing);
             return undefined;
           }
-          log.error({ err, resource: describeObject(existing) }, 'unable to delete unwanted resource');
-          recorder.event(resource, {
-            type: 'Warning',
-            reason: 'DeleteFailed',
-            note: `Failed to delete ${this.#kind(existing)} ${JSON.stringify(existing.metadata.name)}: ${(err as Error).message}`,
-          });
-          throw err;
+          throw this.#writeFailed(ctx, log, resource, 'delete', existing, err);
         }
         this.#forget(existing);
         recorder.event(resource, {
@@ -138,13 +133,7 @@ export class ResourceManager<C extends KubeObject> {
       try {
         created = await client.create(desired, { signal: ctx.signal });
       } catch (err) {
-        log.error({ err, resource: describeObject(desired) }, 'unable to create resource');
-        recorder.event(resource, {
-          type: 'Warning',
-          reason: 'CreationFailed',
-          note: `Failed to create ${this.#kind(desired)} ${JSON.stringify(desired.metadata.name ?? desired.metadata.generateName)}: ${(err as Error).message}`,
-        });
-        throw err;
+        throw this.#writeFailed(ctx, log, resource, 'create', desired, err);
       }
       // Tracked after the create: a generated name is known only now.
       if (o.trackDesired) ctx.config.tracker.trackObject(this.#withType(created), this.#by(ctx, resource));
@@ -185,13 +174,7 @@ export class ResourceManager<C extends KubeObject> {
     try {
       updated = await client.update(current, { signal: ctx.signal });
     } catch (err) {
-      log.error({ err, resource: describeObject(current) }, 'unable to update resource');
-      recorder.event(resource, {
-        type: 'Warning',
-        reason: 'UpdateFailed',
-        note: `Failed to update ${this.#kind(current)} ${JSON.stringify(current.metadata.name)}: ${(err as Error).message}`,
-      });
-      throw err;
+      throw this.#writeFailed(ctx, log, resource, 'update', current, err);
     }
     this.#remember(ctx, updated, desired, asked);
     recorder.event(resource, {
@@ -242,6 +225,28 @@ export class ResourceManager<C extends KubeObject> {
     return ctx.config.clock.now();
   }
 
+  /**
+   * Logs a write that failed and records it on `resource` as a Warning event (`CreationFailed`,
+   * `UpdateFailed`, `DeleteFailed`); returns `err` for the caller to throw.
+   */
+  #writeFailed(
+    ctx: ReconcileContext,
+    log: Logger,
+    resource: KubeObject,
+    verb: 'create' | 'update' | 'delete',
+    obj: C,
+    err: unknown,
+  ): unknown {
+    log.error({ err, resource: describeObject(obj) }, writeFailures[verb].log);
+    const name = obj.metadata.name ?? (verb === 'create' ? obj.metadata.generateName : undefined);
+    ctx.originalConfig.recorder.event(resource, {
+      type: 'Warning',
+      reason: writeFailures[verb].reason,
+      note: `Failed to ${verb} ${this.#kind(obj)} ${JSON.stringify(name)}: ${(err as Error).message}`,
+    });
+    return err;
+  }
+
   #kind(obj: C): string {
     return obj.kind ?? this.#options.type.kind;
   }
@@ -263,3 +268,10 @@ export class ResourceManager<C extends KubeObject> {
     return describeObject(obj);
   }
 }
+
+/** The log message and event reason of each write that failed. */
+const writeFailures = {
+  create: { log: 'unable to create resource', reason: 'CreationFailed' },
+  update: { log: 'unable to update resource', reason: 'UpdateFailed' },
+  delete: { log: 'unable to delete unwanted resource', reason: 'DeleteFailed' },
+} as const;

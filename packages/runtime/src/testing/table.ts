@@ -7,6 +7,7 @@
 // `run*TestCase` run one row and throw an AssertionError when it fails: the
 // runners call them, and so can a test that wants to check a row by hand.
 
+import { refOf } from '@bindery/kube';
 import type { KubeObject, TypeRef } from '@bindery/kube';
 import type { Reconciler, Request, SubReconciler } from '../reconciler.ts';
 import type { Result } from '../result.ts';
@@ -144,21 +145,13 @@ async function reconcilerRowProblems(
   let problems: string[] = [];
   await withCleanUp(config, row, async () => {
     await row.prepare?.(config);
-    const stash = givenStash(row.givenStashedValues);
     const reconciler = options.reconciler(config);
-    const { result, error } = await reconciling((signal) =>
-      reconciler.reconcile(
-        {
-          config,
-          stash,
-          signal,
-          log: config.log,
-          request: row.request,
-          originalConfig: config,
-          ...(options.resourceType ? { resourceType: options.resourceType } : {}),
-        },
-        row.request,
-      ),
+    const fields = {
+      request: row.request,
+      ...(options.resourceType ? { resourceType: options.resourceType } : {}),
+    };
+    const { result, error, stash } = await reconcileWith(config, row.givenStashedValues, fields, (ctx) =>
+      reconciler.reconcile(ctx, row.request),
     );
     problems = [
       ...checkError(row.shouldErr, error),
@@ -180,11 +173,7 @@ async function subReconcilerRowProblems<T extends KubeObject>(
     throw new Error('subReconcilerTests: the row resource needs apiVersion, kind and metadata.name');
   }
   const type: TypeRef = { apiVersion: given.apiVersion, kind: given.kind };
-  const ref = {
-    ...type,
-    name: given.metadata.name,
-    ...(given.metadata.namespace ? { namespace: given.metadata.namespace } : {}),
-  };
+  const ref = refOf(given);
   const alreadyGiven = (row.givenObjects ?? []).some(
     (o) =>
       o.kind === given.kind &&
@@ -196,24 +185,13 @@ async function subReconcilerRowProblems<T extends KubeObject>(
   await withCleanUp(config, row, async () => {
     await row.prepare?.(config);
     const resource = config.client.stored<T>(ref) ?? given;
-    const stash = givenStash(row.givenStashedValues);
     const reconciler = options.reconciler(config);
-    const { result, error } = await reconciling((signal) =>
-      reconciler.reconcile(
-        {
-          config,
-          stash,
-          signal,
-          log: config.log,
-          request: {
-            name: ref.name,
-            ...(ref.namespace ? { namespace: ref.namespace } : {}),
-          },
-          resourceType: type,
-          originalConfig: config,
-        },
-        resource,
-      ),
+    const request = { name: ref.name, ...(ref.namespace ? { namespace: ref.namespace } : {}) };
+    const { result, error, stash } = await reconcileWith(
+      config,
+      row.givenStashedValues,
+      { request, resourceType: type },
+      (ctx) => reconciler.reconcile(ctx, resource),
     );
     problems = [
       ...checkError(row.shouldErr, error),
@@ -231,15 +209,39 @@ async function subReconcilerRowProblems<T extends KubeObject>(
   return problems;
 }
 
-/** Calls the reconciler with a signal that aborts once it returns: what it returned, or threw. */
-async function reconciling(
-  call: (signal: AbortSignal) => Promise<Result | void>,
-): Promise<{ result: Result | undefined; error: unknown }> {
+/** What every reconcile of a row is given besides its request and resource type. */
+interface RowContext {
+  config: TestConfig;
+  originalConfig: TestConfig;
+  stash: Stash;
+  signal: AbortSignal;
+  log: TestConfig['log'];
+}
+
+/**
+ * Calls the reconciler with a context on `config` (its own original config), a stash seeded with
+ * `stashed`, and a signal that aborts once it returns: what it returned, or threw, and the stash.
+ */
+async function reconcileWith<F extends object>(
+  config: TestConfig,
+  stashed: StashedValues | undefined,
+  fields: F,
+  call: (ctx: RowContext & F) => Promise<Result | void>,
+): Promise<{ result: Result | undefined; error: unknown; stash: Stash }> {
+  const stash = givenStash(stashed);
   const controller = new AbortController();
+  const ctx = {
+    config,
+    originalConfig: config,
+    stash,
+    signal: controller.signal,
+    log: config.log,
+    ...fields,
+  };
   try {
-    return { result: (await call(controller.signal)) ?? undefined, error: undefined };
+    return { result: (await call(ctx)) ?? undefined, error: undefined, stash };
   } catch (err) {
-    return { result: undefined, error: err ?? new Error(String(err)) };
+    return { result: undefined, error: err ?? new Error(String(err)), stash };
   } finally {
     controller.abort();
   }

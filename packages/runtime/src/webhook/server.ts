@@ -295,12 +295,10 @@ export class WebhookServer {
     this.#watcher?.stop();
     const server = this.#server;
     if (!server) return;
-    const timeoutMs = this.#options.shutdownTimeoutMs ?? 30_000;
     await closeGracefully(server, {
       inFlight: this.#inFlight,
-      timeoutMs,
-      onTimeout: (inFlight) =>
-        this.#log.warn({ inFlight, timeoutMs }, 'shutdown timed out waiting for admission requests'),
+      timeoutMs: this.#options.shutdownTimeoutMs,
+      onTimeout: (left) => this.#log.warn(left, 'shutdown timed out waiting for admission requests'),
     });
     this.#port = undefined;
     this.#log.info('webhook server stopped');
