@@ -147,25 +147,46 @@ function compareList<E extends object>(
   actual: readonly Action[],
   compare: (header: string, e: E, a: Action) => string[],
 ): string[] {
+  return compareInOrder(expected, actual, {
+    missing: (e, i) => `${field}[${i}]: missing ${verbOf(field)} of ${describeExpected(e)}`,
+    unexpected: (a) => {
+      const what = a.object ?? a.patch;
+      return `unexpected ${verbWords[a.verb]} of ${describeRef(a.ref)}${what !== undefined ? `: ${formatValue(what, 600)}` : ''}`;
+    },
+    differs: (e, a, i) =>
+      compare(`${field}[${i}]: ${verbWords[a.verb]} of ${describeRef(a.ref)} differs`, e, a),
+  });
+}
+
+/** What `compareInOrder` says of a position where an entry is missing, unexpected or different. */
+interface InOrder<E, A> {
+  missing: (expected: E, index: number) => string;
+  unexpected: (actual: A) => string;
+  differs: (expected: E, actual: A, index: number) => string[];
+}
+
+/** Compares the expected entries with the actual ones position by position. */
+function compareInOrder<E, A>(
+  expected: readonly E[] | undefined,
+  actual: readonly A[],
+  say: InOrder<E, A>,
+): string[] {
   const exp = expected ?? [];
   const problems: string[] = [];
   for (let i = 0; i < Math.max(exp.length, actual.length); i++) {
     const e = exp[i];
     const a = actual[i];
-    if (a === undefined && e !== undefined) {
-      problems.push(`${field}[${i}]: missing ${verbOf(field)} of ${describeExpected(e)}`);
-    } else if (a !== undefined && e === undefined) {
-      const what = a.object ?? a.patch;
-      problems.push(
-        `unexpected ${verbWords[a.verb]} of ${describeRef(a.ref)}${what !== undefined ? `: ${formatValue(what, 600)}` : ''}`,
-      );
-    } else if (a !== undefined && e !== undefined) {
-      problems.push(
-        ...compare(`${field}[${i}]: ${verbWords[a.verb]} of ${describeRef(a.ref)} differs`, e, a),
-      );
-    }
+    if (a === undefined && e !== undefined) problems.push(say.missing(e, i));
+    else if (a !== undefined && e === undefined) problems.push(say.unexpected(a));
+    else if (a !== undefined && e !== undefined) problems.push(...say.differs(e, a, i));
   }
   return problems;
+}
+
+/** `header:` and a path-by-path diff of the two (as JSON), or nothing when they are the same. */
+function differs(header: string, expected: unknown, actual: unknown): string[] {
+  const differences = diff(jsonCopy(expected), jsonCopy(actual));
+  return differences.length === 0 ? [] : [`${header}:\n${formatDiff(differences, { indent: '    ' })}`];
 }
 
 function verbOf(field: string): string {
@@ -212,8 +233,7 @@ function comparePatch(header: string, expected: PatchRef, action: Action): strin
     ...expected,
     patch: typeof expected.patch === 'string' ? parseJson(expected.patch) : expected.patch,
   };
-  const differences = diff(jsonCopy(exp), jsonCopy(actual));
-  return differences.length === 0 ? [] : [`${header}:\n${formatDiff(differences, { indent: '    ' })}`];
+  return differs(header, exp, actual);
 }
 
 function compareDelete(header: string, expected: DeleteRef, action: Action): string[] {
@@ -223,56 +243,37 @@ function compareDelete(header: string, expected: DeleteRef, action: Action): str
     name: action.ref.name,
   };
   if (expected.apiVersion !== undefined) actual['apiVersion'] = action.ref.apiVersion;
-  const differences = diff(jsonCopy(expected), jsonCopy(actual));
-  return differences.length === 0 ? [] : [`${header}:\n${formatDiff(differences, { indent: '    ' })}`];
+  return differs(header, expected, actual);
 }
 
 function compareEvents(
   expected: readonly RecordedEvent[] | undefined,
   actual: readonly RecordedEvent[],
 ): string[] {
-  const exp = expected ?? [];
-  const problems: string[] = [];
-  for (let i = 0; i < Math.max(exp.length, actual.length); i++) {
-    const e = exp[i];
-    const a = actual[i];
-    const describe = (ev: RecordedEvent): string =>
-      `${ev.type} ${ev.reason} event about ${describeRef(ev.regarding)} ${JSON.stringify(ev.note)}`;
-    if (a === undefined && e !== undefined) problems.push(`expectEvents[${i}]: missing ${describe(e)}`);
-    else if (a !== undefined && e === undefined) problems.push(`unexpected ${describe(a)}`);
-    else if (a !== undefined && e !== undefined) {
+  const describe = (ev: RecordedEvent): string =>
+    `${ev.type} ${ev.reason} event about ${describeRef(ev.regarding)} ${JSON.stringify(ev.note)}`;
+  return compareInOrder(expected, actual, {
+    missing: (e, i) => `expectEvents[${i}]: missing ${describe(e)}`,
+    unexpected: (a) => `unexpected ${describe(a)}`,
+    differs: (e, a, i) => {
       const actualEvent: RecordedEvent = { ...a };
       if (e.action === undefined) delete actualEvent.action;
-      const differences = diff(jsonCopy(e), jsonCopy(actualEvent));
-      if (differences.length > 0) {
-        problems.push(`expectEvents[${i}] differs:\n${formatDiff(differences, { indent: '    ' })}`);
-      }
-    }
-  }
-  return problems;
+      return differs(`expectEvents[${i}] differs`, e, actualEvent);
+    },
+  });
 }
 
 function compareTracks(
   expected: readonly TrackRequest[] | undefined,
   actual: readonly TrackRequest[],
 ): string[] {
-  const exp = expected ?? [];
-  const problems: string[] = [];
   const describe = (t: TrackRequest): string =>
     `track of ${t.tracked.kind} ${t.tracked.namespace ? `${t.tracked.namespace}/` : ''}${t.tracked.name ?? `(selector ${JSON.stringify(t.tracked.selector ?? '')})`} by ${describeRef(t.by)}`;
-  for (let i = 0; i < Math.max(exp.length, actual.length); i++) {
-    const e = exp[i];
-    const a = actual[i];
-    if (a === undefined && e !== undefined) problems.push(`expectTracks[${i}]: missing ${describe(e)}`);
-    else if (a !== undefined && e === undefined) problems.push(`unexpected ${describe(a)}`);
-    else if (a !== undefined && e !== undefined) {
-      const differences = diff(jsonCopy(e), jsonCopy(a));
-      if (differences.length > 0) {
-        problems.push(`expectTracks[${i}] differs:\n${formatDiff(differences, { indent: '    ' })}`);
-      }
-    }
-  }
-  return problems;
+  return compareInOrder(expected, actual, {
+    missing: (e, i) => `expectTracks[${i}]: missing ${describe(e)}`,
+    unexpected: (a) => `unexpected ${describe(a)}`,
+    differs: (e, a, i) => differs(`expectTracks[${i}] differs`, e, a),
+  });
 }
 
 /**
