@@ -131,6 +131,27 @@ export async function brokerApiFor(
 }
 
 /**
+ * Records `operation` as started, `Ready` False with `reason`, and writes the status before the
+ * request is sent, so that a restart resumes it.
+ */
+export async function beginOperation(
+  ctx: ReconcileContext,
+  resource: WithOperationStatus,
+  operation: string,
+  reason: string,
+): Promise<void> {
+  const status = (resource.status ??= {});
+  status.currentOperation = operation;
+  status.operationStartTime = now(ctx);
+  conditionsOf(ctx, status).markFalse(
+    conditionTypes.ready,
+    reason,
+    `The ${operation.toLowerCase()} request is being sent to the broker`,
+  );
+  await persistStatus(ctx, resource);
+}
+
+/**
  * The request's `parameters`, from `spec.parameters` and `spec.parametersFrom` (Secret keys of the
  * object's namespace); undefined, with `Ready` saying why, when a reference cannot be read yet.
  */

@@ -44,7 +44,6 @@ import {
   now,
   park,
   parked,
-  persistStatus,
   staleRequeue,
 } from './operation-status.ts';
 import { serviceCredentialBindingType, serviceInstanceType } from './serviceinstance.ts';
@@ -253,16 +252,9 @@ export function serviceCredentialBindingReconciler(
       // The new credentials go to a new Secret, so that the workloads follow `.status.binding.name`.
       status.secretGeneration = (status.secretGeneration ?? 0) + 1;
     }
-    status.currentOperation = 'Bind';
-    status.operationStartTime = now(ctx);
     status.unbindStatus = 'Required';
     status.parameterChecksum = params.checksum;
-    cm.markFalse(
-      conditionTypes.ready,
-      BindingReasons.bindInFlight,
-      'The bind request is being sent to the broker',
-    );
-    await persistStatus(ctx, binding);
+    await op.beginOperation(ctx, binding, 'Bind', BindingReasons.bindInFlight);
 
     const ns = await namespaceInfo(ctx, binding.metadata.namespace ?? '');
     const body: Record<string, unknown> = {

@@ -25,10 +25,8 @@ import {
   conditionTypes,
   conditionsOf,
   isLatest,
-  now,
   park,
   parked,
-  persistStatus,
   staleRequeue,
 } from './operation-status.ts';
 import { clusterIDReader, namespaceInfo } from './cluster-info.ts';
@@ -232,18 +230,10 @@ export function serviceInstanceReconciler(
     params: ResolvedParameters,
   ): Promise<Result> {
     const status = instance.status!;
-    const cm = conditionsOf(ctx, status);
     const ns = await namespaceInfo(ctx, instance.metadata.namespace ?? '');
-    status.currentOperation = 'Provision';
-    status.operationStartTime = now(ctx);
     status.inProgressProperties = properties(instance, resolved, params);
     status.deprovisionStatus = 'Required';
-    cm.markFalse(
-      conditionTypes.ready,
-      InstanceReasons.provisionInFlight,
-      'The provision request is being sent to the broker',
-    );
-    await persistStatus(ctx, instance);
+    await op.beginOperation(ctx, instance, 'Provision', InstanceReasons.provisionInFlight);
 
     const body: Record<string, unknown> = {
       service_id: resolved.serviceClass.spec.externalID,
@@ -270,17 +260,9 @@ export function serviceInstanceReconciler(
     changed: { planChanged: boolean; paramsChanged: boolean },
   ): Promise<Result> {
     const status = instance.status!;
-    const cm = conditionsOf(ctx, status);
     const previous = status.externalProperties ?? {};
-    status.currentOperation = 'Update';
-    status.operationStartTime = now(ctx);
     status.inProgressProperties = properties(instance, resolved, params);
-    cm.markFalse(
-      conditionTypes.ready,
-      InstanceReasons.updateInFlight,
-      'The update request is being sent to the broker',
-    );
-    await persistStatus(ctx, instance);
+    await op.beginOperation(ctx, instance, 'Update', InstanceReasons.updateInFlight);
 
     const ns = await namespaceInfo(ctx, instance.metadata.namespace ?? '');
     const body: Record<string, unknown> = {
@@ -325,14 +307,7 @@ export function serviceInstanceReconciler(
       return {};
     }
     if (status.currentOperation !== 'Deprovision') {
-      status.currentOperation = 'Deprovision';
-      status.operationStartTime = now(ctx);
-      cm.markFalse(
-        conditionTypes.ready,
-        InstanceReasons.deprovisionInFlight,
-        'The deprovision request is being sent to the broker',
-      );
-      await persistStatus(ctx, instance);
+      await op.beginOperation(ctx, instance, 'Deprovision', InstanceReasons.deprovisionInFlight);
     }
     const res = await api.deprovision(status.externalID!, deleteQuery(status), {
       originatingIdentity: originatingIdentity(instance.spec.userInfo),
