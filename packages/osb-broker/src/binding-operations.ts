@@ -1,19 +1,20 @@
 // The Service Binding endpoints: bind (PUT), unbind (DELETE), fetch (GET) and last_operation.
 
-import { findPlan, isBindable } from './catalog.ts';
+import { isBindable } from './catalog.ts';
 import type { Call, Reply } from './dispatch.ts';
 import {
+  acceptedOperation,
   acceptsIncomplete,
-  catalogOf,
   checkAsync,
   checkAsyncReply,
   defined,
+  deleteTarget,
   resolveHints,
   resolvePlan,
 } from './dispatch.ts';
 import { BrokerError } from './errors.ts';
 import { lastOperationReply } from './instance-operations.ts';
-import { checkParameters, parseBindBody, requiredQueryIds } from './validation.ts';
+import { checkParameters, parseBindBody } from './validation.ts';
 
 const ids = (call: Call): { instanceId: string; bindingId: string } => ({
   instanceId: call.route.instanceId ?? '',
@@ -47,17 +48,12 @@ export async function bind(call: Call): Promise<Reply> {
 }
 
 export async function unbind(call: Call): Promise<Reply> {
-  const { serviceId, planId } = requiredQueryIds(call.query);
-  const found = findPlan(await catalogOf(call), serviceId, planId);
-  const target = typeof found === 'string' ? undefined : found;
-  checkAsync(call, 'unbind', target);
+  const target = await deleteTarget(call, 'unbind');
   const res = await call.broker.unbind(
-    { ...ids(call), serviceId, planId, ...target, acceptsIncomplete: acceptsIncomplete(call.query) },
+    { ...ids(call), ...target, acceptsIncomplete: acceptsIncomplete(call.query) },
     call.ctx,
   );
-  const operation = res.status === 202 ? res.operation : undefined;
-  checkAsyncReply(call, res.status, operation);
-  return { status: res.status, body: defined({ operation }) };
+  return { status: res.status, body: defined({ operation: acceptedOperation(call, res) }) };
 }
 
 export async function getBinding(call: Call): Promise<Reply> {

@@ -1,11 +1,19 @@
 // What the operation handlers share: the parsed call, the reply, the catalog look-ups and the checks
 // every mutating operation makes before the broker's handler runs.
 
-import type { Broker, JsonObject, MutatingOperation, PlanRef, RequestContext } from './broker.ts';
+import type {
+  Broker,
+  DeleteTarget,
+  JsonObject,
+  MutatingOperation,
+  PlanRef,
+  RequestContext,
+} from './broker.ts';
 import { findPlan } from './catalog.ts';
 import type { Catalog, ServiceOffering, ServicePlan } from './catalog.ts';
 import { BrokerError } from './errors.ts';
 import type { Route } from './routes.ts';
+import { requiredQueryIds } from './validation.ts';
 
 export interface Call {
   route: Route;
@@ -69,6 +77,28 @@ export function checkAsyncReply(call: Call, status: number, operation: string | 
       `the broker's operation for ${call.route.operation} is over ${MAX_OPERATION_LENGTH} characters`,
     );
   }
+}
+
+/**
+ * What a DELETE (deprovision, unbind) names: the query's `service_id` and `plan_id`, and the plan while
+ * the catalog still has it; 422 AsyncRequired as `checkAsync` says.
+ */
+export async function deleteTarget(call: Call, operation: MutatingOperation): Promise<DeleteTarget> {
+  const { serviceId, planId } = requiredQueryIds(call.query);
+  const found = findPlan(await catalogOf(call), serviceId, planId);
+  const target = typeof found === 'string' ? undefined : found;
+  checkAsync(call, operation, target);
+  return { serviceId, planId, ...target };
+}
+
+/** The `operation` of a handler's answer, set on a 202 only, checked by `checkAsyncReply`. */
+export function acceptedOperation(
+  call: Call,
+  res: { status: number } | { status: 202; operation?: string },
+): string | undefined {
+  const operation = res.status === 202 && 'operation' in res ? res.operation : undefined;
+  checkAsyncReply(call, res.status, operation);
+  return operation;
 }
 
 /** A copy of `value` without undefined fields, so the JSON says only what the broker set. */

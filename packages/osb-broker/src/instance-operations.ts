@@ -5,23 +5,18 @@ import type { LastOperationResponse, UpdateRequest } from './broker.ts';
 import { findPlan, isPlanUpdateable } from './catalog.ts';
 import type { Call, Reply } from './dispatch.ts';
 import {
+  acceptedOperation,
   acceptsIncomplete,
   catalogOf,
   checkAsync,
-  checkAsyncReply,
   defined,
+  deleteTarget,
   resolveHints,
   resolvePlan,
   retryAfter,
 } from './dispatch.ts';
 import { BrokerError } from './errors.ts';
-import {
-  checkMaintenanceInfo,
-  checkParameters,
-  parseProvisionBody,
-  parseUpdateBody,
-  requiredQueryIds,
-} from './validation.ts';
+import { checkMaintenanceInfo, checkParameters, parseProvisionBody, parseUpdateBody } from './validation.ts';
 
 const instanceId = (call: Call): string => call.route.instanceId ?? '';
 
@@ -37,8 +32,7 @@ export async function provision(call: Call): Promise<Reply> {
     { ...target, instanceId: instanceId(call), acceptsIncomplete: acceptsIncomplete(call.query), body },
     call.ctx,
   );
-  const operation = res.status === 202 ? res.operation : undefined;
-  checkAsyncReply(call, res.status, operation);
+  const operation = acceptedOperation(call, res);
   return {
     status: res.status,
     body: defined({ dashboard_url: res.dashboard_url, operation, metadata: res.metadata }),
@@ -78,8 +72,7 @@ export async function update(call: Call): Promise<Reply> {
   if (plan) request.plan = plan;
   if (previousPlan) request.previousPlan = previousPlan;
   const res = await call.broker.update(request, call.ctx);
-  const operation = res.status === 202 ? res.operation : undefined;
-  checkAsyncReply(call, res.status, operation);
+  const operation = acceptedOperation(call, res);
   return {
     status: res.status,
     body: defined({ dashboard_url: res.dashboard_url, operation, metadata: res.metadata }),
@@ -87,22 +80,12 @@ export async function update(call: Call): Promise<Reply> {
 }
 
 export async function deprovision(call: Call): Promise<Reply> {
-  const { serviceId, planId } = requiredQueryIds(call.query);
-  const found = findPlan(await catalogOf(call), serviceId, planId);
-  const target = typeof found === 'string' ? undefined : found;
-  checkAsync(call, 'deprovision', target);
+  const target = await deleteTarget(call, 'deprovision');
   const res = await call.broker.deprovision(
-    {
-      instanceId: instanceId(call),
-      serviceId,
-      planId,
-      ...target,
-      acceptsIncomplete: acceptsIncomplete(call.query),
-    },
+    { instanceId: instanceId(call), ...target, acceptsIncomplete: acceptsIncomplete(call.query) },
     call.ctx,
   );
-  const operation = res.status === 202 ? res.operation : undefined;
-  checkAsyncReply(call, res.status, operation);
+  const operation = acceptedOperation(call, res);
   return { status: res.status, body: defined({ operation }) };
 }
 

@@ -15,7 +15,7 @@ import { BrokerError } from '../errors.ts';
 import { compareBind } from '../store.ts';
 import { bindingCredentials } from './credentials.ts';
 import { behaviourOf } from './instances.ts';
-import { inProgress, load, nextOperation, runsAsync, saveOrConcurrency } from './operations.ts';
+import { inProgress, load, nextOperation, remove, runsAsync } from './operations.ts';
 import type { SampleContext } from './operations.ts';
 import type { StoredResource } from './state.ts';
 
@@ -82,19 +82,8 @@ export async function unbind(
 ): Promise<UnbindResponse> {
   const existing = await load(ctx, { instanceId: req.instanceId, bindingId: req.bindingId }, signal);
   if (!existing) throw BrokerError.notFound();
-  if (inProgress(existing, 'unbind')) {
-    if (!req.acceptsIncomplete) throw BrokerError.concurrency('The service binding is being deleted.');
-    return { status: 202, operation: existing.state.operation.id };
-  }
-  const async = runsAsync(behaviourOf(existing.state.planId).bindings, req.acceptsIncomplete);
-  if (!async) {
-    await ctx.store.delete(existing, signal);
-    return { status: 200 };
-  }
-  const sequence = existing.state.sequence + 1;
-  existing.state = { ...existing.state, sequence, operation: nextOperation(ctx, sequence, 'unbind', true) };
-  await saveOrConcurrency(ctx, existing, signal);
-  return { status: 202, operation: existing.state.operation.id };
+  const mode = behaviourOf(existing.state.planId).bindings;
+  return remove(ctx, existing, { mode, acceptsIncomplete: req.acceptsIncomplete }, signal);
 }
 
 export async function getBinding(

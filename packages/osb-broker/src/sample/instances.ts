@@ -18,7 +18,7 @@ import { compareProvision } from '../store.ts';
 import { planBehaviour, sampleCatalog } from './catalog.ts';
 import type { PlanBehaviour } from './catalog.ts';
 import { instanceCredentials } from './credentials.ts';
-import { inProgress, load, nextOperation, runsAsync, saveOrConcurrency } from './operations.ts';
+import { inProgress, load, nextOperation, remove, runsAsync, saveOrConcurrency } from './operations.ts';
 import type { SampleContext } from './operations.ts';
 import type { StoredResource } from './state.ts';
 
@@ -130,25 +130,8 @@ export async function deprovision(
 ): Promise<DeprovisionResponse> {
   const existing = await load(ctx, { instanceId: req.instanceId }, signal);
   if (!existing) throw BrokerError.notFound();
-  if (inProgress(existing, 'deprovision')) {
-    if (!req.acceptsIncomplete) throw BrokerError.concurrency('The service instance is being deprovisioned.');
-    return { status: 202, operation: existing.state.operation.id };
-  }
-  // A deprovision during a provision or update halts it, as the spec asks: it simply replaces it.
-  const async = runsAsync(behaviourOf(existing.state.planId).instances, req.acceptsIncomplete);
-  if (!async) {
-    await ctx.store.deleteBindingsOf(req.instanceId, signal);
-    await ctx.store.delete(existing, signal);
-    return { status: 200 };
-  }
-  const sequence = existing.state.sequence + 1;
-  existing.state = {
-    ...existing.state,
-    sequence,
-    operation: nextOperation(ctx, sequence, 'deprovision', true),
-  };
-  await saveOrConcurrency(ctx, existing, signal);
-  return { status: 202, operation: existing.state.operation.id };
+  const mode = behaviourOf(existing.state.planId).instances;
+  return remove(ctx, existing, { mode, acceptsIncomplete: req.acceptsIncomplete }, signal);
 }
 
 export async function getInstance(

@@ -116,3 +116,37 @@ export async function saveOrConcurrency(
     throw err;
   }
 }
+
+/**
+ * A deprovision (of an instance, with its bindings) or unbind (of a binding): done at once (200), or
+ * started for the next reader to finish once due (202), as `mode`, the record's plan, says; a repeat
+ * while it runs answers the same 202.
+ */
+export async function remove(
+  ctx: SampleContext,
+  record: StoredResource,
+  request: { mode: AsyncMode; acceptsIncomplete: boolean },
+  signal?: AbortSignal,
+): Promise<{ status: 200 } | { status: 202; operation: string }> {
+  const type = record.kind === 'instance' ? 'deprovision' : 'unbind';
+  if (inProgress(record, type)) {
+    if (!request.acceptsIncomplete) {
+      throw BrokerError.concurrency(
+        record.kind === 'instance'
+          ? 'The service instance is being deprovisioned.'
+          : 'The service binding is being deleted.',
+      );
+    }
+    return { status: 202, operation: record.state.operation.id };
+  }
+  // A removal during a provision, update or bind halts it, as the spec asks: it simply replaces it.
+  if (!runsAsync(request.mode, request.acceptsIncomplete)) {
+    if (record.kind === 'instance') await ctx.store.deleteBindingsOf(record.instanceId, signal);
+    await ctx.store.delete(record, signal);
+    return { status: 200 };
+  }
+  const sequence = record.state.sequence + 1;
+  record.state = { ...record.state, sequence, operation: nextOperation(ctx, sequence, type, true) };
+  await saveOrConcurrency(ctx, record, signal);
+  return { status: 202, operation: record.state.operation.id };
+}
