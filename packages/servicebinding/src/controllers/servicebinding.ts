@@ -169,7 +169,9 @@ export interface AddServiceBindingControllerOptions extends Omit<
  * Adds the ServiceBinding controller to `manager`: discovery from the manager's client, and
  * watches started on demand for the workload kinds beyond `workloadTypes` (custom workloads) and
  * the Provisioned Service kinds beyond `serviceTypes` that bindings name, stopped when no binding
- * names them any more.
+ * names them any more. The manager's workload caches drop what the controller never reads
+ * (`workload-cache.ts`: kubectl's last-applied annotation, status of the built-in kinds): another
+ * controller of the same manager that reads those fields should ask for its informer first.
  */
 export function addServiceBindingController(
   manager: Manager,
