@@ -2,7 +2,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StatusError } from '@bindery/kube';
-import type { KubeClient } from '@bindery/kube';
+import type { KubeClient, KubeObject } from '@bindery/kube';
 
 /**
  * Retries `check` every 100 ms until it stops throwing, and returns what it returned; after
@@ -48,4 +48,40 @@ export function tableOf(
   path: string,
 ): Promise<{ columnDefinitions: Array<{ name: string }>; rows: Array<{ cells: unknown[] }> }> {
   return client.request({ method: 'GET', path, accept: 'application/json;as=Table;v=v1;g=meta.k8s.io' });
+}
+
+export interface SchemalessCRDOptions {
+  group: string;
+  kind: string;
+  plural: string;
+  /** With a `/status` subresource (status written apart from the object, as most operators do). */
+  status?: boolean;
+  labels?: Record<string, string>;
+}
+
+/**
+ * A CustomResourceDefinition for tests: namespaced, one version `v1` served and stored, whose schema
+ * keeps every field (`x-kubernetes-preserve-unknown-fields`).
+ */
+export function schemalessCRD(options: SchemalessCRDOptions): KubeObject {
+  const { group, kind, plural } = options;
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}`, ...(options.labels && { labels: options.labels }) },
+    spec: {
+      group,
+      names: { kind, plural, singular: kind.toLowerCase() },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+          ...(options.status && { subresources: { status: {} } }),
+        },
+      ],
+    },
+  };
 }

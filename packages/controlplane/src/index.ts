@@ -11,6 +11,7 @@ export type { InstallCRDsOptions, WebhookRegistration, WebhookRule } from './res
 export { ETCD_VERSION, KUBERNETES_VERSION } from './versions.ts';
 export { TcpProxy } from './tcp-proxy.ts';
 export type { ProxyMode, TcpProxyOptions } from './tcp-proxy.ts';
-export { eventually, invalidCauses, skipE2E, tableOf } from './e2e.ts';
+export { eventually, invalidCauses, schemalessCRD, skipE2E, tableOf } from './e2e.ts';
+export type { SchemalessCRDOptions } from './e2e.ts';
 export { grantClusterRole, waitForRules } from './rbac.ts';
 export type { GrantOptions, PolicyRule, WaitForRulesOptions } from './rbac.ts';

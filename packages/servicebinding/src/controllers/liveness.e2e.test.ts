@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { eventually, skipE2E } from '@bindery/controlplane';
+import { eventually, schemalessCRD, skipE2E } from '@bindery/controlplane';
 import type { PolicyRule } from '@bindery/controlplane';
 import { isNotFound } from '@bindery/kube';
 import type { KubeClient, KubeObject, TypeRef } from '@bindery/kube';
@@ -27,21 +27,7 @@ const watchedType: TypeRef = { apiVersion: `${group}/v1`, kind: 'WatchedBackend'
 const polledType: TypeRef = { apiVersion: `${group}/v1`, kind: 'PolledBackend' };
 const mappingType: TypeRef = { apiVersion: 'servicebinding.io/v1', kind: 'ClusterWorkloadResourceMapping' };
 
-const preserve = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
-
-function crd(kind: string, plural: string): KubeObject {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.${group}` },
-    spec: {
-      group,
-      names: { kind, plural, singular: kind.toLowerCase() },
-      scope: 'Namespaced',
-      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: preserve } }],
-    },
-  };
-}
+const crd = (kind: string, plural: string): KubeObject => schemalessCRD({ group, kind, plural });
 
 /** Beyond the bundle's rules: a custom workload kind, and two Provisioned Service kinds: one it may watch, one it may only get and list. Nothing on Gizmos. */
 const suiteRules: PolicyRule[] = [

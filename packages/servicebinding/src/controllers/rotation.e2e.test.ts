@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { eventually, skipE2E } from '@bindery/controlplane';
+import { eventually, schemalessCRD, skipE2E } from '@bindery/controlplane';
 import type { PolicyRule } from '@bindery/controlplane';
 import type { KubeClient, KubeObject, TypeRef } from '@bindery/kube';
 import type { ServiceBinding } from '../apis/index.ts';
@@ -24,24 +24,7 @@ const backendType: TypeRef = { apiVersion: `${group}/v1`, kind: 'RotatingBackend
 /** Far below the 60 s poll: only a watch event gets there in time. */
 const deadlineMs = 20_000;
 
-const backendCRD: KubeObject = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: `rotatingbackends.${group}` },
-  spec: {
-    group,
-    names: { kind: 'RotatingBackend', plural: 'rotatingbackends', singular: 'rotatingbackend' },
-    scope: 'Namespaced',
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-      },
-    ],
-  },
-};
+const backendCRD: KubeObject = schemalessCRD({ group, kind: 'RotatingBackend', plural: 'rotatingbackends' });
 
 /** Beyond the bundle's rules: list and watch on the service kind. */
 const suiteRules: PolicyRule[] = [

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { eventually, grantClusterRole, skipE2E } from '@bindery/controlplane';
+import { eventually, grantClusterRole, schemalessCRD, skipE2E } from '@bindery/controlplane';
 import type { PolicyRule } from '@bindery/controlplane';
 import { isNotFound } from '@bindery/kube';
 import type { KubeClient, KubeObject, TypeRef } from '@bindery/kube';
@@ -30,50 +30,28 @@ const backendType: TypeRef = { apiVersion: 'stable.example.com/v1', kind: 'Provi
 const runnerType: TypeRef = { apiVersion: 'workloads.example.com/v1', kind: 'Runner' };
 const mappingType: TypeRef = { apiVersion: 'servicebinding.io/v1', kind: 'ClusterWorkloadResourceMapping' };
 
-const preserve = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
-
 /** The conformance suite's Provisioned Service CRD: status is written with the object (no subresource). */
-const backendCRD: KubeObject = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: {
-    name: 'provisionedbackends.stable.example.com',
-    labels: { 'servicebinding.io/provisioned-service': 'true' },
-  },
-  spec: {
-    group: 'stable.example.com',
-    names: { kind: 'ProvisionedBackend', plural: 'provisionedbackends', singular: 'provisionedbackend' },
-    scope: 'Namespaced',
-    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: preserve } }],
-  },
-};
+const backendCRD: KubeObject = schemalessCRD({
+  group: 'stable.example.com',
+  kind: 'ProvisionedBackend',
+  plural: 'provisionedbackends',
+  labels: { 'servicebinding.io/provisioned-service': 'true' },
+});
 
 /** A workload that is not PodSpec-able: its pod lives under `.spec.pod`. */
-const runnerCRD: KubeObject = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'runners.workloads.example.com' },
-  spec: {
-    group: 'workloads.example.com',
-    names: { kind: 'Runner', plural: 'runners', singular: 'runner' },
-    scope: 'Namespaced',
-    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: preserve } }],
-  },
-};
+const runnerCRD: KubeObject = schemalessCRD({
+  group: 'workloads.example.com',
+  kind: 'Runner',
+  plural: 'runners',
+});
 
 /** A PodSpec-able workload kind the controller may read but, until a test grants it, not patch. */
 const widgetType: TypeRef = { apiVersion: 'workloads.example.com/v1', kind: 'Widget' };
-const widgetCRD: KubeObject = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'widgets.workloads.example.com' },
-  spec: {
-    group: 'workloads.example.com',
-    names: { kind: 'Widget', plural: 'widgets', singular: 'widget' },
-    scope: 'Namespaced',
-    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: preserve } }],
-  },
-};
+const widgetCRD: KubeObject = schemalessCRD({
+  group: 'workloads.example.com',
+  kind: 'Widget',
+  plural: 'widgets',
+});
 
 const runnerMapping = (volumes: string): KubeObject => ({
   ...mappingType,

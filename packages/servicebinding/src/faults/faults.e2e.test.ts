@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { ControlPlane, TcpProxy, eventually, skipE2E } from '@bindery/controlplane';
+import { ControlPlane, TcpProxy, eventually, schemalessCRD, skipE2E } from '@bindery/controlplane';
 import { KubeClient, isAlreadyExists, isNotFound } from '@bindery/kube';
 import type { KubeObject, TypeRef } from '@bindery/kube';
 import { generateSelfSigned } from '@bindery/runtime';
@@ -33,25 +33,12 @@ const deploymentType: TypeRef = { apiVersion: 'apps/v1', kind: 'Deployment' };
 const secretType: TypeRef = { apiVersion: 'v1', kind: 'Secret' };
 const backendType: TypeRef = { apiVersion: 'faults.example.com/v1', kind: 'Backend' };
 /** A Provisioned Service whose status is written through `/status`; the controller may not watch it. */
-const backendCRD: KubeObject = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'backends.faults.example.com' },
-  spec: {
-    group: 'faults.example.com',
-    names: { kind: 'Backend', plural: 'backends', singular: 'backend' },
-    scope: 'Namespaced',
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-        subresources: { status: {} },
-      },
-    ],
-  },
-};
+const backendCRD: KubeObject = schemalessCRD({
+  group: 'faults.example.com',
+  kind: 'Backend',
+  plural: 'backends',
+  status: true,
+});
 /** How long a convergence of `bindings` may take on a loaded 2-core machine. */
 const convergeMs = 60_000 + bindings * 300;
 

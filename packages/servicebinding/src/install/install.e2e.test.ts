@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
+import { ControlPlane, eventually, schemalessCRD, skipE2E } from '@bindery/controlplane';
 import { isForbidden, isNotFound } from '@bindery/kube';
 import type { KubeClient, KubeObject, TypeRef } from '@bindery/kube';
 import { Manager, ensureCABundle, generateSelfSigned } from '@bindery/runtime';
@@ -53,24 +53,11 @@ const isCertManager = (o: KubeObject): boolean => o.apiVersion?.startsWith('cert
 const describeObject = (o: KubeObject): string => `${o.kind ?? ''}/${o.metadata.name ?? ''}`;
 
 /** A Provisioned Service kind as the conformance suite defines it, opted in with a labelled ClusterRole (PR-1, PR-2). */
-const backendCRD: KubeObject = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'provisionedbackends.stable.example.com' },
-  spec: {
-    group: 'stable.example.com',
-    names: { kind: 'ProvisionedBackend', plural: 'provisionedbackends', singular: 'provisionedbackend' },
-    scope: 'Namespaced',
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-      },
-    ],
-  },
-};
+const backendCRD: KubeObject = schemalessCRD({
+  group: 'stable.example.com',
+  kind: 'ProvisionedBackend',
+  plural: 'provisionedbackends',
+});
 const backendOptIn: KubeObject = {
   ...clusterRoleType,
   metadata: { name: 'provisionedbackends-servicebinding', labels: { [controllerLabel]: 'true' } },

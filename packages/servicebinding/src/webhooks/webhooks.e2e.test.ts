@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { ControlPlane, eventually, skipE2E } from '@bindery/controlplane';
+import { ControlPlane, eventually, schemalessCRD, skipE2E } from '@bindery/controlplane';
 import type { PolicyRule } from '@bindery/controlplane';
 import { KubeClient, StatusError, isNotFound } from '@bindery/kube';
 import type { KubeObject, TypeRef } from '@bindery/kube';
@@ -27,41 +27,20 @@ const statefulSetType: TypeRef = { apiVersion: 'apps/v1', kind: 'StatefulSet' };
 const jobType: TypeRef = { apiVersion: 'batch/v1', kind: 'Job' };
 const backendType: TypeRef = { apiVersion: 'stable.example.com/v1', kind: 'ProvisionedBackend' };
 const runnerType: TypeRef = { apiVersion: 'workloads.example.com/v1', kind: 'Runner' };
-const preserve = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
-
 /** A Provisioned Service whose status is written through `/status`, as most operators' are. */
-const backendCRD: KubeObject = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'provisionedbackends.stable.example.com' },
-  spec: {
-    group: 'stable.example.com',
-    names: { kind: 'ProvisionedBackend', plural: 'provisionedbackends', singular: 'provisionedbackend' },
-    scope: 'Namespaced',
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        schema: { openAPIV3Schema: preserve },
-        subresources: { status: {} },
-      },
-    ],
-  },
-};
+const backendCRD: KubeObject = schemalessCRD({
+  group: 'stable.example.com',
+  kind: 'ProvisionedBackend',
+  plural: 'provisionedbackends',
+  status: true,
+});
 
 /** A workload kind the controller may read but not update: kept out of the interceptor's rules. */
-const runnerCRD: KubeObject = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'runners.workloads.example.com' },
-  spec: {
-    group: 'workloads.example.com',
-    names: { kind: 'Runner', plural: 'runners', singular: 'runner' },
-    scope: 'Namespaced',
-    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: preserve } }],
-  },
-};
+const runnerCRD: KubeObject = schemalessCRD({
+  group: 'workloads.example.com',
+  kind: 'Runner',
+  plural: 'runners',
+});
 
 /** Beyond the bundle's grant: Runners readable (not updatable), Provisioned Services not watchable. */
 const suiteRules: PolicyRule[] = [
