@@ -85,7 +85,11 @@ describe('broker controllers on a real API server', { skip: skipE2E }, () => {
       });
       addOsbControllers(manager, {
         brokers: { minRelistIntervalMs: 1000 },
-        platform: { clusterID: 'e2e', polling: { minDelayMs: 100, maxDelayMs: 500 } },
+        platform: {
+          clusterID: 'e2e',
+          polling: { minDelayMs: 100, maxDelayMs: 500 },
+          missingReferenceRetryMs: 10 * 60_000,
+        },
       });
       running = manager.start(stop.signal);
     },
@@ -100,7 +104,13 @@ describe('broker controllers on a real API server', { skip: skipE2E }, () => {
     await cp?.stop();
   });
 
-  it('a ClusterServiceBroker for the sample broker becomes Ready with its classes and plans, and an instance of it provisions', async () => {
+  it('a ClusterServiceBroker for the sample broker becomes Ready with its classes and plans, and an instance created before them provisions', async () => {
+    await admin.create({
+      apiVersion,
+      kind: 'ServiceInstance',
+      metadata: { namespace: ns, name: 'db' },
+      spec: { clusterServiceClassExternalName: 'bindery-database', clusterServicePlanExternalName: 'small' },
+    });
     await admin.create({
       apiVersion: 'v1',
       kind: 'Secret',
@@ -135,13 +145,9 @@ describe('broker controllers on a real API server', { skip: skipE2E }, () => {
     assert.deepEqual(small.spec['clusterServiceClassRef'], { name: sampleIds.database });
     assert.equal(small.spec['planUpdateable'], true);
 
-    // The instance controller reaches the broker through the same wiring (BrokerClients).
-    await admin.create({
-      apiVersion,
-      kind: 'ServiceInstance',
-      metadata: { namespace: ns, name: 'db' },
-      spec: { clusterServiceClassExternalName: 'bindery-database', clusterServicePlanExternalName: 'small' },
-    });
+    // The instance controller reaches the broker through the same wiring (BrokerClients). The
+    // instance was created before the catalog was listed: the plan's arrival wakes it, long before
+    // the retry for a missing reference (10 min here).
     await eventually(async () => {
       const i = await get<ServiceInstance>('ServiceInstance', 'db', ns);
       assert.equal(ready(i)?.status, 'True', JSON.stringify(i.status));

@@ -23,6 +23,8 @@ export interface AddOsbPlatformControllersOptions {
   workers?: number;
   /** How long a rotated-out credential binding stays valid. Default 5 min. */
   rotationGraceMs?: number;
+  /** How long to wait before looking again for a missing reference. Default 30 s. */
+  missingReferenceRetryMs?: number;
 }
 
 /** Adds the ServiceInstance and ServiceCredentialBinding controllers to `manager`. */
@@ -34,6 +36,9 @@ export function addOsbPlatformControllers(
     brokers: options.brokers,
     ...(options.clusterID !== undefined && { clusterID: options.clusterID }),
     ...(options.polling !== undefined && { polling: options.polling }),
+    ...(options.missingReferenceRetryMs !== undefined && {
+      missingReferenceRetryMs: options.missingReferenceRetryMs,
+    }),
   };
   const instances = new Controller({
     name: 'serviceinstance',

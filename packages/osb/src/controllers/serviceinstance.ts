@@ -6,7 +6,7 @@
 // binding of the instance is left.
 
 import type { KubeObject } from '@bindery/kube';
-import { clearFinalizer } from '@bindery/runtime';
+import { clearFinalizer, enqueueTracked } from '@bindery/runtime';
 import type { ResourceReconciler } from '@bindery/runtime';
 import type { ReconcileContext, Result } from '@bindery/runtime';
 import { apiVersion, finalizer, serviceCredentialBindingKind, serviceInstanceKind } from '../apis/index.ts';
@@ -17,18 +17,19 @@ import type { ResolvedParameters } from '../parameters/parameters.ts';
 import { checkParameters } from '../parameters/schema.ts';
 import type { BrokerApi, BrokerCallResult } from '../platform/broker-api.ts';
 import { originatingIdentity } from '../platform/identity.ts';
-import { ReferenceError, brokerOf, planUpdateable, recordedClass, resolvePlan } from './instance-refs.ts';
+import {
+  ReferenceError,
+  brokerOf,
+  classTypes,
+  planTypes,
+  planUpdateable,
+  recordedClass,
+  resolvePlan,
+} from './instance-refs.ts';
 import { deleteQuery, lastOperationQuery, properties, requestContext } from './instance-request.ts';
 import type { AnyClass, ResolvedPlan } from './instance-refs.ts';
 import * as op from './broker-operation.ts';
-import {
-  conditionTypes,
-  conditionsOf,
-  isLatest,
-  park,
-  parked,
-  staleRequeue,
-} from './operation-status.ts';
+import { conditionTypes, conditionsOf, isLatest, park, parked, staleRequeue } from './operation-status.ts';
 import { clusterIDReader, namespaceInfo } from './cluster-info.ts';
 
 export const serviceInstanceType = { apiVersion, kind: serviceInstanceKind } as const;
@@ -83,6 +84,9 @@ export function serviceInstanceReconciler(
         const name = b.spec?.instanceRef?.name;
         return name && b.metadata.namespace ? [{ namespace: b.metadata.namespace, name }] : [];
       });
+      // A class or plan that appears wakes the instances waiting for it (tracked in reconcile).
+      for (const type of [classTypes.cluster, classTypes.namespaced, planTypes.cluster, planTypes.namespaced])
+        ctx.builder.watches(type, enqueueTracked(ctx));
     },
     reconcile: reconcileInstance,
   });
@@ -127,6 +131,7 @@ export function serviceInstanceReconciler(
     } catch (err) {
       if (!(err instanceof ReferenceError)) throw err;
       cm.markFalse(conditionTypes.ready, err.reason, err.message);
+      trackCatalog(ctx, instance);
       return { requeueAfterMs: missingRetryMs };
     }
     const { serviceClass, plan } = resolved;
@@ -436,4 +441,24 @@ function deprovisionRequired(status: ServiceInstanceStatus): boolean {
 
 function describe(obj: KubeObject): string {
   return `${obj.kind ?? 'ServiceInstance'} ${obj.metadata.namespace ?? ''}/${obj.metadata.name ?? ''}`;
+}
+
+/**
+ * While its class or plan is missing, `instance` tracks every class and plan it could resolve to
+ * (by external name there is no object name to track), so the catalog's arrival enqueues it.
+ */
+function trackCatalog(ctx: ReconcileContext, instance: ServiceInstance): void {
+  const spec = instance.spec;
+  const cluster =
+    spec.clusterServiceClassExternalName !== undefined || spec.clusterServiceClassName !== undefined;
+  const scope = cluster ? {} : { namespace: instance.metadata.namespace ?? '' };
+  const by = {
+    ...serviceInstanceType,
+    namespace: instance.metadata.namespace ?? '',
+    name: instance.metadata.name ?? '',
+  };
+  for (const type of cluster
+    ? [classTypes.cluster, planTypes.cluster]
+    : [classTypes.namespaced, planTypes.namespaced])
+    ctx.config.tracker.trackReference({ ...type, ...scope, selector: '' }, by);
 }
