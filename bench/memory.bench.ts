@@ -11,7 +11,8 @@
 // `BENCH_MANAGER_FROM=sources`, or the word `sources` in a variant, runs the TypeScript sources.
 // `BENCH_MANAGER_VARIANTS='default;--max-semi-space-size=2 MALLOC_ARENA_MAX=2'`: the fresh managers
 // run round-robin over these Node flags and environment variables, `runs` times each.
-// `BENCH_HEAP_SNAPSHOT=<dir>` writes a heap snapshot of the first fresh manager once idle, after
+// `BENCH_IDLE_WAIT_S=30` reads RSS again after that many more seconds idle (V8's memory reducer
+// gives pages back after a while). `BENCH_HEAP_SNAPSHOT=<dir>` writes a heap snapshot of the first fresh manager once idle, after
 // the GC and the measurement.
 // Run: node bench/memory.bench.ts [B] [NS] [runs]
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -40,6 +41,8 @@ interface ChildFigures {
   /** Cached objects per informer, `kind` → count. */
   cached: Record<string, number>;
   rssMiB: number;
+  /** `BENCH_IDLE_WAIT_S` seconds later, still idle (before the GC). */
+  laterRssMiB: number;
   /** The most the process ever held (`getrusage` maxrss). */
   peakRssMiB: number;
   heapUsedMiB: number;
@@ -77,6 +80,13 @@ async function runChild(
       }
       if (r.synced && r.reconciles >= bindings && r.queueLength === 0 && r.quietMs >= 3_000) break;
     }
+    // The memory reducer gives pages back after some idle seconds: what a manager left alone holds.
+    const waitS = Number(process.env['BENCH_IDLE_WAIT_S'] ?? 0);
+    let laterRssMiB = Number.NaN;
+    if (waitS > 0) {
+      await sleep(waitS * 1000);
+      laterRssMiB = (await manager.report()).memory.rssMiB;
+    }
     const snapshotDir = process.env['BENCH_HEAP_SNAPSHOT'];
     const r = await manager.report({
       gc: true,
@@ -88,6 +98,7 @@ async function runChild(
       requests: Object.values(r.requests).reduce((a, b) => a + b, 0),
       cached: r.cached,
       rssMiB: r.memory.rssMiB,
+      laterRssMiB,
       peakRssMiB: r.peakRssMiB,
       heapUsedMiB: r.memory.heapUsedMiB,
       rssAfterGcMiB: r.afterGc?.rssMiB ?? Number.NaN,
@@ -221,7 +232,7 @@ try {
       results.get(variant)?.push(r);
       console.log(
         `run ${run} [${variant.label}]: idle ${(r.idleMs / 1000).toFixed(1)} s after spawn (${r.reconciles} reconciles, ${r.requests} requests, ` +
-          `CPU ${(r.cpuMs / 1000).toFixed(1)} s); RSS ${r.rssMiB.toFixed(0)} MiB (peak ${r.peakRssMiB.toFixed(0)} MiB), heap used ${r.heapUsedMiB.toFixed(0)} MiB; ` +
+          `CPU ${(r.cpuMs / 1000).toFixed(1)} s); RSS ${r.rssMiB.toFixed(0)} MiB (peak ${r.peakRssMiB.toFixed(0)} MiB; later ${r.laterRssMiB.toFixed(0)} MiB), heap used ${r.heapUsedMiB.toFixed(0)} MiB; ` +
           `after GC RSS ${r.rssAfterGcMiB.toFixed(0)} MiB, heap used ${r.heapUsedAfterGcMiB.toFixed(0)} MiB, ` +
           `external ${r.externalMiB.toFixed(0)} MiB; cached ${JSON.stringify(r.cached)}; load ${await loadavg()}`,
       );
@@ -244,6 +255,8 @@ try {
   row('fresh manager: spawn → idle (s)', (r) => r.idleMs / 1000, 1);
   row('CPU to idle (s)', (r) => r.cpuMs / 1000, 1);
   row('RSS when idle (MiB)', (r) => r.rssMiB);
+  if (process.env['BENCH_IDLE_WAIT_S'])
+    row(`RSS ${process.env['BENCH_IDLE_WAIT_S']} s later, still idle (MiB)`, (r) => r.laterRssMiB);
   row('peak RSS (MiB)', (r) => r.peakRssMiB);
   row('heap used when idle (MiB)', (r) => r.heapUsedMiB);
   row('RSS after a full GC (MiB)', (r) => r.rssAfterGcMiB);
