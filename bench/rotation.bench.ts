@@ -19,7 +19,7 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ControlPlane } from '@bindery/controlplane';
+import { ControlPlane, schemalessCRD } from '@bindery/controlplane';
 import type { PolicyRule } from '@bindery/controlplane';
 import { KubeClient, SharedInformer } from '@bindery/kube';
 import type { KubeObject, TypeRef } from '@bindery/kube';
@@ -85,27 +85,14 @@ async function child(kubeconfig: string): Promise<never> {
 
 // ---- Objects ---------------------------------------------------------------------------------
 
-function crd(kind: string, plural: string): KubeObject {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.${group}`, labels: { 'servicebinding.io/provisioned-service': 'true' } },
-    spec: {
-      group,
-      names: { kind, plural, singular: kind.toLowerCase() },
-      scope: 'Namespaced',
-      versions: [
-        {
-          name: 'v1',
-          served: true,
-          storage: true,
-          subresources: { status: {} },
-          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-        },
-      ],
-    },
-  };
-}
+const crd = (kind: string, plural: string): KubeObject =>
+  schemalessCRD({
+    group,
+    kind,
+    plural,
+    status: true,
+    labels: { 'servicebinding.io/provisioned-service': 'true' },
+  });
 
 const rule = (apiGroups: string[], resources: string[], verbs: string[]): PolicyRule => ({
   apiGroups,
