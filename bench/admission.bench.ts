@@ -12,58 +12,44 @@
 //   + trigger            (BENCH_TRIGGER=1) … and the `/trigger` validating webhook too, as
 //                        `addServiceBindingWebhooks` registers it in production
 //
-// The webhooks run in a fresh child process per run: a Manager with `addServiceBindingWebhooks`
-// (clientConfig by URL + caBundle, as `bindery dev` does) and a no-op controller in place of the
-// ServiceBinding controller (the trigger enqueues into it), so that no reconcile writes to the
-// Deployments while they are measured. The bindings' statuses are set with `updateStatus` (PUT
-// /status), not by running the controller: the interceptor reads only `status.binding.name`.
-// Server-side latency is measured in the child: from the HTTP request's headers to its response's
-// last byte (node:http's diagnostics channels, the span the WebhookServer's own
-// `controller_runtime_webhook_latency_seconds` histogram observes, whose buckets are too coarse for
-// percentiles), and the handler alone (`handle()` of the interceptor, timed by a wrapper).
+// The webhooks run in a fresh child process per run (admission-webhooks-child.ts): a Manager with
+// `addServiceBindingWebhooks` and a no-op controller in place of the ServiceBinding controller, so
+// that no reconcile writes to the Deployments while they are measured; server-side and handler
+// latencies are measured there. The bindings, Deployments and webhook configurations are set up by
+// admission-setup.ts; the bindings' statuses are set with a PUT to /status, not by running the
+// controller: the interceptor reads only `status.binding.name`.
 // Each run: configurations in place (checked with dry-run creates), 200 warm-up creates, then C
 // timed ones; the Deployments are deleted after every run. Scenarios run round-robin.
 // Run: node bench/admission.bench.ts [bindings] [creates] [runs]   (BENCH_CPU_PROF=<dir>)
-import { fork } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { subscribe } from 'node:diagnostics_channel';
-import type { IncomingMessage } from 'node:http';
+// With fewer than 100 bindings some groups have no selecting binding and the match check fails.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { ControlPlane } from '@bindery/controlplane';
-import { KubeClient, isNotFound } from '@bindery/kube';
-import { benchDeployment } from './fixtures.ts';
-import type { KubeObject } from '@bindery/kube';
+import type { KubeClient } from '@bindery/kube';
 import {
-  Controller,
-  Manager,
-  ResourceReconciler,
-  SyncReconciler,
-  WebhookServer,
-  generateSelfSigned,
-} from '@bindery/runtime';
-import type { AdmissionHandler } from '@bindery/runtime';
-import {
-  addServiceBindingWebhooks,
   clusterWorkloadResourceMappingCRD,
-  defaultWebhookConfigurationNames,
   interceptorPath,
   serviceBindingCRD,
-  serviceBindingType,
   triggerPath,
 } from '@bindery/servicebinding';
-import type { ServiceBinding } from '@bindery/servicebinding';
-import { pino } from 'pino';
+import {
+  CONCURRENCY,
+  GROUPS,
+  configurations,
+  configured,
+  createMany,
+  deleteConfiguration,
+  ns,
+  seed,
+  untilAdmission,
+} from './admission-setup.ts';
+import { WebhookProcess } from './admission-webhooks.ts';
 import { cpuSeconds, loadavg } from './proc.ts';
 import { machine, median, percentile } from './stats.ts';
 
-const ns = 'bench-admission';
-const CONCURRENCY = 16;
+/** Warm-up creates per run, before the timed ones. */
 const WARMUP = 200;
-const GROUPS = 10;
-const ADMISSION = 'admissionregistration.k8s.io/v1';
 
 type Webhooks = 'none' | 'interceptor' | 'interceptor+trigger';
 
@@ -72,289 +58,6 @@ interface Scenario {
   webhooks: Webhooks;
   /** Whether the created Deployments carry a group label some bindings select. */
   matching: boolean;
-}
-
-/** What the webhook process measured between `reset` and `report`. */
-interface ChildReport {
-  /** Per path: request headers → response finished, ms. */
-  server: Record<string, number[]>;
-  /** The interceptor's `handle()`, ms. */
-  handler: number[];
-  cpuMs: number;
-  /** `controller_runtime_webhook_latency_seconds` for the interceptor: count and sum (s). */
-  histogram: { count: number; sum: number };
-  /** TCP connections the API server opened to the webhook server. */
-  connections: number;
-}
-
-type ToChild = { type: 'reset' } | { type: 'report' } | { type: 'stop' };
-type FromChild = { type: 'ready' } | ({ type: 'report' } & ChildReport);
-
-/** Times `handle()` of the handlers registered on it. */
-class TimedWebhookServer extends WebhookServer {
-  readonly handlerMs: Record<string, number[]> = {};
-
-  override register(path: string, handler: AdmissionHandler): void {
-    const times = (this.handlerMs[path] = [] as number[]);
-    super.register(path, {
-      type: handler.type,
-      handle: async (ctx) => {
-        const started = performance.now();
-        try {
-          return await handler.handle(ctx);
-        } finally {
-          times.push(performance.now() - started);
-        }
-      },
-    });
-  }
-}
-
-if (process.argv[2] === '--child') await child(process.argv[3] as string);
-
-/** The webhooks, in their own process. */
-async function child(kubeconfig: string): Promise<never> {
-  let server: Record<string, number[]> = {};
-  const started = new WeakMap<IncomingMessage, number>();
-  subscribe('http.server.request.start', (message) => {
-    started.set((message as { request: IncomingMessage }).request, performance.now());
-  });
-  subscribe('http.server.response.finish', (message) => {
-    const { request } = message as { request: IncomingMessage };
-    const at = started.get(request);
-    if (at === undefined) return;
-    const path = (request.url ?? '').split('?')[0] ?? '';
-    (server[path] ??= []).push(performance.now() - at);
-  });
-
-  let connections = 0;
-  let port = -1;
-  subscribe('net.server.socket', (message) => {
-    if ((message as { socket: { localPort?: number } }).socket.localPort === port) connections++;
-  });
-
-  const client = KubeClient.fromKubeConfig({ kubeconfig });
-  const log = pino({ level: 'silent' });
-  const manager = new Manager({
-    client,
-    name: 'bindery',
-    log,
-    metrics: { host: '127.0.0.1', port: 0 },
-    health: { host: '127.0.0.1', port: 0 },
-    leaderElection: false,
-  });
-  const certs = await generateSelfSigned({
-    service: 'bindery-webhook',
-    namespace: 'default',
-    extraHosts: ['127.0.0.1'],
-  });
-  const webhookServer = new TimedWebhookServer({
-    port: 0,
-    host: '127.0.0.1',
-    tls: certs.serving,
-    log,
-    registry: manager.registry,
-  });
-  await webhookServer.listen();
-  port = webhookServer.port;
-  // In place of addServiceBindingController: the trigger enqueues into it, nothing is written.
-  const controller = new Controller({
-    name: 'servicebinding',
-    for: serviceBindingType,
-    reconciler: new ResourceReconciler({
-      name: 'Noop',
-      type: serviceBindingType,
-      reconciler: new SyncReconciler<KubeObject>({ name: 'Noop', sync: () => undefined }),
-    }),
-  });
-  manager.add(controller);
-  const webhooks = addServiceBindingWebhooks(manager, {
-    server: webhookServer,
-    controller,
-    clientConfig: { endpoint: { url: webhookServer.url('') }, caBundle: certs.caBundle },
-    // The bench deletes the configurations it does not want; no resync puts them back meanwhile.
-    rulesResyncMs: 3_600_000,
-  });
-  const stop = new AbortController();
-  const running = manager.start(stop.signal);
-  while (!webhooks.index.hasSynced() || !webhookServer.ready()) await sleep(20);
-  send({ type: 'ready' });
-
-  let cpu = process.cpuUsage();
-  let histogramBefore = { count: 0, sum: 0 };
-  const histogram = async (): Promise<{ count: number; sum: number }> => {
-    const metric = await manager.registry
-      .getSingleMetric('controller_runtime_webhook_latency_seconds')
-      ?.get();
-    const values = (metric?.values ?? []) as Array<{
-      metricName?: string;
-      labels: Record<string, unknown>;
-      value: number;
-    }>;
-    const value = (name: string): number =>
-      values.find((v) => v.metricName === name && v.labels['webhook'] === interceptorPath)?.value ?? 0;
-    return {
-      count: value('controller_runtime_webhook_latency_seconds_count'),
-      sum: value('controller_runtime_webhook_latency_seconds_sum'),
-    };
-  };
-  process.on('message', (msg: ToChild) => {
-    void (async () => {
-      if (msg.type === 'reset') {
-        server = {};
-        connections = 0;
-        for (const times of Object.values(webhookServer.handlerMs)) times.length = 0;
-        histogramBefore = await histogram();
-        cpu = process.cpuUsage();
-        send({ type: 'ready' });
-      } else if (msg.type === 'report') {
-        const used = process.cpuUsage(cpu);
-        const after = await histogram();
-        send({
-          type: 'report',
-          server,
-          handler: webhookServer.handlerMs[interceptorPath] ?? [],
-          cpuMs: (used.user + used.system) / 1000,
-          histogram: { count: after.count - histogramBefore.count, sum: after.sum - histogramBefore.sum },
-          connections,
-        });
-      } else {
-        stop.abort();
-        await running.catch(() => undefined);
-        await client.close();
-        process.exit(0);
-      }
-    })();
-  });
-  return new Promise<never>(() => undefined);
-}
-
-function send(msg: FromChild): void {
-  process.send?.(msg);
-}
-
-// ---- The bench process: control plane, bindings, creates ----------------------------------------
-
-/** Binding i: by selector (group i % 10) for one in ten, else by the name of a Deployment never created. */
-function binding(i: number): KubeObject {
-  const workload =
-    i % 10 === 0
-      ? { selector: { matchLabels: { 'bench.bindery.dev/group': `g-${(i / 10) % GROUPS}` } } }
-      : { name: `other-${i}` };
-  return {
-    ...serviceBindingType,
-    metadata: { name: `binding-${i}`, namespace: ns },
-    spec: {
-      service: { apiVersion: 'v1', kind: 'Secret', name: `db-${i}` },
-      workload: { apiVersion: 'apps/v1', kind: 'Deployment', ...workload },
-    },
-  };
-}
-
-function deployment(name: string, batch: string, group: string): KubeObject {
-  const labels = { app: name, 'bench.bindery.dev/batch': batch, 'bench.bindery.dev/group': group };
-  return benchDeployment(name, ns, labels, { app: name });
-}
-
-function volumesOf(d: KubeObject): number {
-  return ((d['spec'] as { template: { spec: { volumes?: unknown[] } } }).template.spec.volumes ?? []).length;
-}
-
-async function seed(client: KubeClient, count: number): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let i = next++; i < count; i = next++) {
-      const created = await client.create<ServiceBinding>(binding(i) as ServiceBinding);
-      const now = new Date().toISOString();
-      await client.update(
-        {
-          ...created,
-          status: {
-            binding: { name: `db-${i}` },
-            observedGeneration: created.metadata.generation ?? 1,
-            conditions: ['Ready', 'ServiceAvailable', 'WorkloadProjected'].map((type) => ({
-              type,
-              status: 'True',
-              reason: type === 'Ready' ? 'Ready' : type,
-              message: '',
-              lastTransitionTime: now,
-            })),
-          },
-        },
-        { subresource: 'status' },
-      );
-    }
-  };
-  await Promise.all(Array.from({ length: 32 }, worker));
-}
-
-const configurations: Array<{ kind: string; name: string }> = [
-  { kind: 'MutatingWebhookConfiguration', name: defaultWebhookConfigurationNames.interceptor },
-  { kind: 'ValidatingWebhookConfiguration', name: defaultWebhookConfigurationNames.trigger },
-  { kind: 'ValidatingWebhookConfiguration', name: defaultWebhookConfigurationNames.validation },
-];
-
-async function deleteConfiguration(client: KubeClient, c: { kind: string; name: string }): Promise<void> {
-  await client.delete({ apiVersion: ADMISSION, ...c }).catch((err: unknown) => {
-    if (!isNotFound(err)) throw err;
-  });
-}
-
-/** The trigger's configuration, once the webhook process has created it. */
-async function configured(client: KubeClient): Promise<{ kind: string; name: string }> {
-  const trigger = configurations[1] as { kind: string; name: string };
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await client.get({ apiVersion: ADMISSION, ...trigger });
-      return trigger;
-    } catch (err) {
-      if (!isNotFound(err) || attempt > 300) throw err;
-    }
-    await sleep(100);
-  }
-}
-
-/**
- * Until the API server calls the interceptor (`mutated`) or does not: a dry-run create of a
- * Deployment of group g-0 comes back with (or without) the bindings' volumes.
- */
-async function untilAdmission(client: KubeClient, mutated: boolean): Promise<void> {
-  const deadline = performance.now() + 30_000;
-  for (;;) {
-    try {
-      const d = await client.create(deployment('probe', 'probe', 'g-0'), { dryRun: true });
-      if (volumesOf(d) > 1 === mutated) return;
-    } catch (err) {
-      if (performance.now() > deadline) throw err;
-    }
-    if (performance.now() > deadline) throw new Error(`the interceptor is still ${mutated ? 'off' : 'on'}`);
-    await sleep(100);
-  }
-}
-
-/** `count` creates from CONCURRENCY loops; latencies in ms, and the volumes each created object got. */
-async function createMany(
-  client: KubeClient,
-  count: number,
-  batch: string,
-  group: string,
-): Promise<{ ms: number; latencies: number[]; volumes: Map<number, number> }> {
-  const latencies: number[] = [];
-  const volumes = new Map<number, number>();
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: CONCURRENCY }, async () => {
-      for (let i = next++; i < count; i = next++) {
-        const t = performance.now();
-        const d = await client.create(deployment(`${batch}-${i}`, batch, group));
-        latencies.push(performance.now() - t);
-        const v = volumesOf(d);
-        volumes.set(v, (volumes.get(v) ?? 0) + 1);
-      }
-    }),
-  );
-  return { ms: performance.now() - started, latencies, volumes };
 }
 
 interface RunFigures {
@@ -373,45 +76,6 @@ interface RunFigures {
   triggerRequests: number;
   load: string[];
 }
-
-class WebhookProcess {
-  readonly #child: ChildProcess;
-  readonly #inbox: Array<(msg: FromChild) => void> = [];
-
-  constructor(kubeconfig: string) {
-    const profile = process.env['BENCH_CPU_PROF'];
-    this.#child = fork(import.meta.filename, ['--child', kubeconfig], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      execArgv: profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : [],
-    });
-    this.#child.on('message', (msg: FromChild) => this.#inbox.shift()?.(msg));
-  }
-
-  receive<K extends FromChild['type']>(type: K): Promise<Extract<FromChild, { type: K }>> {
-    return new Promise((resolve, reject) => {
-      this.#inbox.push((msg) =>
-        msg.type === type ? resolve(msg as Extract<FromChild, { type: K }>) : reject(new Error(msg.type)),
-      );
-    });
-  }
-
-  async ask<K extends FromChild['type']>(msg: ToChild, answer: K): Promise<Extract<FromChild, { type: K }>> {
-    const received = this.receive(answer);
-    this.#child.send(msg);
-    return received;
-  }
-
-  async stop(): Promise<void> {
-    const exited = new Promise((resolve) => this.#child.once('exit', resolve));
-    this.#child.send({ type: 'stop' } satisfies ToChild);
-    await exited;
-  }
-
-  kill(): void {
-    this.#child.kill();
-  }
-}
-
 async function oneRun(
   cp: ControlPlane,
   client: KubeClient,
