@@ -117,7 +117,10 @@ export class TcpProxy {
     if (!this.#links.delete(link)) return;
     for (const socket of [link.client, link.upstream]) {
       if (socket === undefined || socket.destroyed) continue;
-      if (reset) socket.resetAndDestroy();
+      // Never reset a socket that is ending (its peer or the pipe ended it): libuv refuses to
+      // reset one shutting down (EINVAL), Node then never closes its handle, and the process spins
+      // at 100 % on exit waiting for it. It is closing anyway: destroy it.
+      if (reset && !socket.writableEnded) socket.resetAndDestroy();
       else socket.destroy();
     }
   }
