@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { KubeClient } from './client.ts';
 import { Indexer, SharedInformer, SharedInformerFactory, isTombstone } from './informer.ts';
+import { StringInterner } from './string-interner.ts';
 import { KubeConfig } from './kubeconfig.ts';
 import type { KubeObject } from './object.ts';
 
@@ -192,5 +193,23 @@ describe('SharedInformerFactory', () => {
       () => factory.setTransform({ apiVersion: 'v1', kind: 'ConfigMap' }, identityOnly),
       /the ConfigMap informer already exists/,
     );
+  });
+
+  it('interns the string values of every cache after its own transform, or the default', () => {
+    const interner = new StringInterner();
+    const factory = new SharedInformerFactory({
+      client: offlineClient(),
+      transform: (o) => o,
+      interner,
+    });
+    const secretType = { apiVersion: 'v1', kind: 'Secret' };
+    factory.setTransform(secretType, identityOnly);
+    const secrets = factory.informerFor({ type: secretType, metadataOnly: true });
+    secrets.replace([{ ...cm('a-secret-name', '1'), kind: 'PartialObjectMetadata' }], '1');
+    assert.ok(interner.size > 0, 'a cache with a transform of its own is interned too');
+    const before = interner.size;
+    const configMaps = factory.informerFor({ type: { apiVersion: 'v1', kind: 'ConfigMap' } });
+    configMaps.replace([cm('a-configmap-name', '1', { app: 'a-label-value' })], '1');
+    assert.ok(interner.size > before, 'the default transform is followed by interning');
   });
 });

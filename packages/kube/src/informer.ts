@@ -3,6 +3,8 @@ import { parseSelector } from './labels.ts';
 import type { Selector } from './labels.ts';
 import { objectKey } from './object.ts';
 import type { KubeObject, TypeRef } from './object.ts';
+import type { StringInterner } from './string-interner.ts';
+import { chainTransforms, internStrings } from './transform.ts';
 import { Reflector } from './watch.ts';
 import type { ReflectorOptions, ReflectorSink, ReflectorState } from './watch.ts';
 
@@ -363,6 +365,19 @@ export interface InformerKey {
   metadataOnly?: boolean;
 }
 
+export interface SharedInformerFactoryOptions extends Omit<
+  SharedInformerOptions<KubeObject>,
+  'client' | 'type'
+> {
+  client: KubeClient;
+  /**
+   * After the transform of each informer (its type's, else the default), every string value of a
+   * cached object is replaced by this table's copy, so all caches share one copy of each repeated
+   * value, whatever each keeps of an object.
+   */
+  interner?: StringInterner;
+}
+
 /**
  * One informer per type (and scope), shared by every controller that asks for it,
  * so a kind is listed and watched once per process.
@@ -375,17 +390,21 @@ export class SharedInformerFactory {
   readonly #running = new Map<string, { done: Promise<void>; stop: AbortController }>();
   #signal: AbortSignal | undefined;
 
-  constructor(options: { client: KubeClient } & Omit<SharedInformerOptions<KubeObject>, 'client' | 'type'>) {
-    const { client, ...defaults } = options;
+  readonly #intern: TransformFunc | undefined;
+
+  constructor(options: SharedInformerFactoryOptions) {
+    const { client, interner, ...defaults } = options;
     this.#client = client;
     this.#defaults = defaults;
+    this.#intern = interner && internStrings(interner);
   }
 
   informerFor<T extends KubeObject = KubeObject>(key: InformerKey): SharedInformer<T> {
     const id = informerId(key);
     let informer = this.#informers.get(id);
     if (!informer) {
-      const transform = this.#transforms.get(typeId(key.type)) ?? this.#defaults.transform;
+      const own = this.#transforms.get(typeId(key.type)) ?? this.#defaults.transform;
+      const transform = own && this.#intern ? chainTransforms(own, this.#intern) : (own ?? this.#intern);
       informer = new SharedInformer<KubeObject>({
         ...this.#defaults,
         ...key,

@@ -5,8 +5,6 @@ import {
   LeaderElector,
   SharedInformerFactory,
   StringInterner,
-  chainTransforms,
-  internStrings,
   realClock,
   stripManagedFields,
 } from '@bindery/kube';
@@ -65,11 +63,15 @@ export interface ManagerOptions {
   recorder?: Recorder;
   /**
    * What every cache keeps of an object, unless its informer is asked for with its own transform
-   * (controller-runtime's `DefaultTransform`). Default `stripManagedFields`, then one copy of each
-   * repeated string value across the manager's caches (`internStrings`, a bounded table);
-   * `false` keeps objects whole.
+   * (controller-runtime's `DefaultTransform`). Default `stripManagedFields`; `false` keeps objects
+   * whole.
    */
   cacheTransform?: TransformFunc | false;
+  /**
+   * One copy of each repeated string value across all the manager's caches (a bounded
+   * `StringInterner`), after whatever transform each applies. Default true.
+   */
+  internStrings?: boolean;
   /**
    * How often every informer hands each cached object to its handlers again (controller-runtime's
    * `SyncPeriod`), so every object is reconciled at least this often even when nothing changes:
@@ -121,12 +123,12 @@ export class Manager {
     this.client = options.client;
     this.log = options.log ?? pino({ name: options.name ?? 'bindery' });
     this.registry = options.registry ?? defaultRegistry();
-    const transform =
-      options.cacheTransform ?? chainTransforms(stripManagedFields, internStrings(new StringInterner()));
+    const transform = options.cacheTransform ?? stripManagedFields;
     const syncPeriodMs = options.syncPeriodMs ?? defaultSyncPeriodMs;
     this.informers = new SharedInformerFactory({
       client: options.client,
       ...(transform ? { transform } : {}),
+      ...(options.internStrings !== false && { interner: new StringInterner() }),
       ...(syncPeriodMs > 0 ? { resyncPeriodMs: syncPeriodMs } : {}),
       onError: (err, context) => this.log.warn({ err, context }, 'informer error; retrying'),
     });
