@@ -4,8 +4,8 @@
 // finalizer goes. The admission controller binds objects as they are created; this
 // reconciler binds the ones that existed before the binding, and repairs drift.
 
-import { NoKindMatchError, errorMessage, isForbidden, isNotFound, parseApiVersion } from '@bindery/kube';
-import type { KubeObject, ObjectRef, TypeRef } from '@bindery/kube';
+import { NoKindMatchError, errorMessage, groupKind, isForbidden, isNotFound, refOf } from '@bindery/kube';
+import type { KubeObject, TypeRef } from '@bindery/kube';
 import {
   CacheSyncTimeoutError,
   ConditionSet,
@@ -328,17 +328,4 @@ function statusOf(binding: KubeObject): Record<string, unknown> {
   const created: Record<string, unknown> = {};
   binding['status'] = created;
   return created;
-}
-
-function refOf(obj: KubeObject, type: TypeRef): ObjectRef {
-  return {
-    apiVersion: obj.apiVersion ?? type.apiVersion,
-    kind: obj.kind ?? type.kind,
-    name: obj.metadata.name ?? '',
-    ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}),
-  };
-}
-
-function groupKind(type: TypeRef): string {
-  return `${type.kind}.${parseApiVersion(type.apiVersion).group}`;
 }

@@ -15,7 +15,7 @@
 // turn into unbounded writes: only bindings in this replica's cache are patched, and patches are
 // rate-limited by a token bucket (a binding left waiting stays pending, coalesced, and goes next).
 
-import { isNotFound } from '@bindery/kube';
+import { TokenBucket, isNotFound } from '@bindery/kube';
 import type { Runnable } from '@bindery/runtime';
 import type { Client } from '@bindery/runtime';
 import { pino } from 'pino';
@@ -55,13 +55,16 @@ export class TriggerForwarder implements Runnable {
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #flushing: Promise<void> = Promise.resolve();
-  #tokens: number;
-  #refilledAt = performance.now();
+  readonly #bucket: TokenBucket;
 
   constructor(options: TriggerForwarderOptions) {
     this.#options = options;
     this.#log = (options.log ?? pino({ name: 'servicebinding' })).child({ component: this.name });
-    this.#tokens = options.patchBurst ?? 20;
+    this.#bucket = new TokenBucket(
+      options.patchBurst ?? 20,
+      1000 / (options.maxPatchesPerSecond ?? 10),
+      performance.now(),
+    );
   }
 
   /**
@@ -155,15 +158,8 @@ export class TriggerForwarder implements Runnable {
 
   /** Takes a token: 0, or how long until one is there (nothing taken then). */
   #take(): number {
-    const qps = this.#options.maxPatchesPerSecond ?? 10;
-    const burst = this.#options.patchBurst ?? 20;
     const now = performance.now();
-    this.#tokens = Math.min(burst, this.#tokens + ((now - this.#refilledAt) * qps) / 1000);
-    this.#refilledAt = now;
-    if (this.#tokens >= 1) {
-      this.#tokens -= 1;
-      return 0;
-    }
-    return Math.ceil(((1 - this.#tokens) * 1000) / qps);
+    if (this.#bucket.take(now)) return 0;
+    return Math.ceil((1 - this.#bucket.tokens(now)) * this.#bucket.refillEveryMs);
   }
 }

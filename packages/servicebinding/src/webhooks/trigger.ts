@@ -4,7 +4,7 @@
 // every replica). It always allows and never waits on anything.
 // Its rules never name Secrets (configurations.ts): the controller's metadata watch sees those.
 
-import { isObject } from '@bindery/kube';
+import { errorMessage, isObject } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { deepEqual, validating } from '@bindery/runtime';
 import type { AdmissionHandler, AdmissionRequest } from '@bindery/runtime';
@@ -36,7 +36,7 @@ export function trigger(options: TriggerOptions): AdmissionHandler {
         options.enqueue(affected.map((e) => ({ namespace: e.namespace, name: e.name })));
       }
     } catch (err) {
-      ctx.log.error({ reason: err instanceof Error ? err.message : String(err) }, 'trigger failed; allowed');
+      ctx.log.error({ reason: errorMessage(err) }, 'trigger failed; allowed');
     }
     return { allowed: true };
   });
