@@ -232,7 +232,7 @@ try {
       results.get(variant)?.push(r);
       console.log(
         `run ${run} [${variant.label}]: idle ${(r.idleMs / 1000).toFixed(1)} s after spawn (${r.reconciles} reconciles, ${r.requests} requests, ` +
-          `CPU ${(r.cpuMs / 1000).toFixed(1)} s); RSS ${r.rssMiB.toFixed(0)} MiB (peak ${r.peakRssMiB.toFixed(0)} MiB; later ${r.laterRssMiB.toFixed(0)} MiB), heap used ${r.heapUsedMiB.toFixed(0)} MiB; ` +
+          `CPU ${(r.cpuMs / 1000).toFixed(1)} s); RSS ${r.rssMiB.toFixed(0)} MiB (peak ${r.peakRssMiB.toFixed(0)} MiB${Number.isNaN(r.laterRssMiB) ? '' : `; later ${r.laterRssMiB.toFixed(0)} MiB`}), heap used ${r.heapUsedMiB.toFixed(0)} MiB; ` +
           `after GC RSS ${r.rssAfterGcMiB.toFixed(0)} MiB, heap used ${r.heapUsedAfterGcMiB.toFixed(0)} MiB, ` +
           `external ${r.externalMiB.toFixed(0)} MiB; cached ${JSON.stringify(r.cached)}; load ${await loadavg()}`,
       );
