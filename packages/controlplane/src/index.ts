@@ -14,4 +14,5 @@ export type { ProxyMode, TcpProxyOptions } from './tcp-proxy.ts';
 export { eventually, invalidCauses, schemalessCRD, skipE2E, tableOf } from './e2e.ts';
 export type { SchemalessCRDOptions } from './e2e.ts';
 export { grantClusterRole, waitForRules } from './rbac.ts';
+export { assertReadmeShowsExample } from './readme-example.ts';
 export type { GrantOptions, PolicyRule, WaitForRulesOptions } from './rbac.ts';

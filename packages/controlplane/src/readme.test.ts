@@ -11,15 +11,7 @@ export async function withNamespace(name: string): Promise<void> {
   await controlPlane.writeKubeconfig('.bindery/kubeconfig'); // for kubectl, while it runs
 }
 
-import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
+import { assertReadmeShowsExample } from './readme-example.ts';
 
-it('README.md shows the example of this file verbatim', () => {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const self = readFileSync(new URL(import.meta.url), 'utf8');
-  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
-  assert.equal(blocks.length, 1, 'one example');
-  for (const block of blocks)
-    assert.ok(self.includes(block), `README.md shows code that is not here:\n${block}`);
-});
+it('README.md shows the example of this file verbatim', () => assertReadmeShowsExample(import.meta.url));

@@ -13,8 +13,8 @@ const deployment = {
 export const bound = project(binding, deployment, undefined, 'db-credentials');
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { it } from 'node:test';
+import { assertReadmeShowsExample } from '@bindery/controlplane';
 
 it('the example projects the Secret into every container', () => {
   const container = (bound.spec as { template: { spec: { containers: Array<Record<string, unknown>> } } })
@@ -29,11 +29,4 @@ it('the example projects the Secret into every container', () => {
   assert.deepEqual(deployment.spec.template.spec.containers[0], { name: 'app', image: 'example/app' });
 });
 
-it('README.md shows the example of this file verbatim', () => {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  const self = readFileSync(new URL(import.meta.url), 'utf8');
-  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
-  assert.equal(blocks.length, 1, 'one example');
-  for (const block of blocks)
-    assert.ok(self.includes(block), `README.md shows code that is not here:\n${block}`);
-});
+it('README.md shows the example of this file verbatim', () => assertReadmeShowsExample(import.meta.url));
