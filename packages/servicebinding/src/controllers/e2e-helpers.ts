@@ -90,3 +90,19 @@ export async function startControllerEnvironment(
     throw err;
   }
 }
+
+/** A one-container Deployment named `name`, selected by `app: <name>`: the workload the suites bind. */
+export function workloadDeployment(namespace: string, name: string): KubeObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { namespace, name },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] },
+      },
+    },
+  };
+}

@@ -13,7 +13,7 @@ import { isNotFound } from '@bindery/kube';
 import type { KubeClient, KubeObject, TypeRef } from '@bindery/kube';
 import type { Condition, Manager } from '@bindery/runtime';
 import type { ServiceBinding } from '../apis/index.ts';
-import { startControllerEnvironment } from './e2e-helpers.ts';
+import { startControllerEnvironment, workloadDeployment } from './e2e-helpers.ts';
 import type { ControllerEnvironment } from './e2e-helpers.ts';
 import { serviceBindingType } from './servicebinding.ts';
 
@@ -36,19 +36,7 @@ const suiteRules: PolicyRule[] = [
   { apiGroups: [group], resources: ['polledbackends'], verbs: ['get', 'list'] },
 ];
 
-function deployment(name: string): KubeObject {
-  return {
-    ...deploymentType,
-    metadata: { namespace: ns, name },
-    spec: {
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] },
-      },
-    },
-  };
-}
+const deployment = (name: string): KubeObject => workloadDeployment(ns, name);
 
 const secret = (name: string): KubeObject => ({
   ...secretType,

@@ -11,7 +11,7 @@ import { eventually, schemalessCRD, skipE2E } from '@bindery/controlplane';
 import type { PolicyRule } from '@bindery/controlplane';
 import type { KubeClient, KubeObject, TypeRef } from '@bindery/kube';
 import type { ServiceBinding } from '../apis/index.ts';
-import { startControllerEnvironment } from './e2e-helpers.ts';
+import { startControllerEnvironment, workloadDeployment } from './e2e-helpers.ts';
 import type { ControllerEnvironment } from './e2e-helpers.ts';
 import { rolloutAnnotation, secretVersionAnnotation, serviceBindingType } from './servicebinding.ts';
 
@@ -43,19 +43,7 @@ const backend = (name: string, secretName: string): KubeObject => ({
   status: { binding: { name: secretName } },
 });
 
-function deployment(name: string): KubeObject {
-  return {
-    ...deploymentType,
-    metadata: { namespace: ns, name },
-    spec: {
-      selector: { matchLabels: { app: name } },
-      template: {
-        metadata: { labels: { app: name } },
-        spec: { containers: [{ name: 'app', image: 'registry.example/app:1' }] },
-      },
-    },
-  };
-}
+const deployment = (name: string): KubeObject => workloadDeployment(ns, name);
 
 interface Template {
   metadata?: { annotations?: Record<string, string> };
