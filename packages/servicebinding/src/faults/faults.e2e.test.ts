@@ -219,7 +219,8 @@ describe('faults: the ServiceBinding manager under kills, restarts and compactio
     const lastKill = Date.now();
     await eventually(() => assertConverged(namespace, bindings), convergeMs);
     t.diagnostic(`converged ${Date.now() - lastKill} ms after the last of ${kills} kills`);
-    assert.ok(r.starts >= kills + 1);
+    // On a quiet machine the bindings can converge before the last kill's restart (restartDelayMs).
+    await eventually(() => assert.ok(r.starts >= kills + 1), 10_000);
     await r.stop();
   });
 
