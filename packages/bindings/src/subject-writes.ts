@@ -35,7 +35,7 @@ export interface WriteSubjectsOptions {
    * Whether `stored` (the API server's answer) lost the edit: a mutating webhook that has not seen
    * the binding's latest state may have undone it. Such a write counts as a conflict.
    */
-  reverted?: (stored: KubeObject) => boolean | Promise<boolean>;
+  reverted?: (stored: KubeObject, change: SubjectChange) => boolean | Promise<boolean>;
 }
 
 /** Patches each subject in turn; one failure never stops the others. */
@@ -55,7 +55,7 @@ export async function writeSubjects(
       continue;
     }
     if (stored === undefined) writes.push({ ...change, outcome: 'unchanged' });
-    else if (options.reverted !== undefined && (await options.reverted(stored))) {
+    else if (options.reverted !== undefined && (await options.reverted(stored, change))) {
       writes.push({ ...change, outcome: 'conflict', stored });
     } else writes.push({ ...change, outcome: 'patched', stored });
   }

@@ -7,7 +7,7 @@ import { writeSubjects } from '@bindery/bindings';
 import type { SubjectChange } from '@bindery/bindings';
 import { describeObject, errorMessage, isForbidden, isInvalid, isNotFound, refOf } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
-import { DuckClient, SyncReconciler } from '@bindery/runtime';
+import { DuckClient, SyncReconciler, deepEqual } from '@bindery/runtime';
 import type { ReconcileContext } from '@bindery/runtime';
 import { ServiceBindingReasons } from '../apis/index.ts';
 import type { ServiceBinding } from '../apis/index.ts';
@@ -61,13 +61,17 @@ async function projectAll(
     ...workloads.stale.map((w) => ({ original: w, bind: false })),
   ];
   const changes: SubjectChange[] = [];
+  /** How each change's desired object was made from its original, to check the stored answer with. */
+  const edits = new Map<SubjectChange, (w: KubeObject) => KubeObject>();
   for (const { original, bind } of items) {
     const label = describeObject(original);
+    let edit = (w: KubeObject): KubeObject =>
+      bind
+        ? projectWorkload(binding, w, mapping, secretName, hooks, options.deniedEnvNames)
+        : unprojectWorkload(binding, w, mapping, hooks);
     let desired: KubeObject;
     try {
-      desired = bind
-        ? projectWorkload(binding, original, mapping, secretName, hooks, options.deniedEnvNames)
-        : unprojectWorkload(binding, original, mapping, hooks);
+      desired = edit(original);
     } catch (err) {
       if (!(err instanceof ProjectionError)) throw err;
       failures.push({ reason: err.code, message: `${label}: ${err.message}`, retry: false });
@@ -76,14 +80,34 @@ async function projectAll(
         err.code === envNameDenied ? unprojectedOrUndefined(binding, original, mapping, hooks) : undefined;
       if (undo === undefined) continue;
       desired = undo;
+      edit = (w) => unprojectedOrUndefined(binding, w, mapping, hooks) ?? w;
     }
-    changes.push({ original, desired });
+    const change = { original, desired };
+    changes.push(change);
+    edits.set(change, edit);
   }
 
   // The fields a cache leaves out (status, the last-applied annotation) are never written back.
   const ducks = new DuckClient({ client: ctx.config.client });
   let conflicts = 0;
-  for (const write of await writeSubjects(changes, { ducks, signal: ctx.signal })) {
+  const writes = await writeSubjects(changes, {
+    ducks,
+    signal: ctx.signal,
+    // The API server answers with the workload as stored, after mutating admission. If editing it
+    // again still changes it, a webhook that has not seen this binding's latest state (the
+    // interceptor's index lags behind the controller) undid the edit: a conflict, tried again.
+    reverted: (stored, change) => {
+      const edit = edits.get(change);
+      if (edit === undefined) return false;
+      try {
+        return !deepEqual(stored, edit(stored));
+      } catch (err) {
+        if (err instanceof ProjectionError) return false; // reported from the next read
+        throw err;
+      }
+    },
+  });
+  for (const write of writes) {
     const { original } = write;
     const label = describeObject(original);
     if (write.outcome === 'conflict') {
