@@ -30,7 +30,7 @@ export const ServiceBindingConditions = {
 
 /**
  * Reasons: the RI's strings, plus `InvalidSpec`, `WorkloadUpdateFailed`, `WorkloadKindNotFound`,
- * `WorkloadKindNotSupported` and projection error codes.
+ * `WorkloadKindNotSupported`, `ProjectionPending` and projection error codes.
  */
 export const ServiceBindingReasons = {
   serviceBound: 'ServiceBound',
@@ -43,6 +43,7 @@ export const ServiceBindingReasons = {
   workloadKindNotFound: 'WorkloadKindNotFound',
   workloadKindNotSupported: 'WorkloadKindNotSupported',
   workloadProjected: 'WorkloadProjected',
+  projectionPending: 'ProjectionPending',
   workloadUpdateFailed: 'WorkloadUpdateFailed',
   invalidSpec: 'InvalidSpec',
 } as const;

@@ -143,6 +143,15 @@ export function resolveBindingSecret(options: ResolveBindingSecretOptions): Sync
         // SB-24 / AMB-19: persist the name first; the status update enqueues the binding again.
         if (resolved.secretName === undefined) delete status['binding'];
         else status['binding'] = { name: resolved.secretName };
+        // The workloads still carry the previous Secret (or none): not Ready until the next pass
+        // has projected this one.
+        cond.markUnknown(
+          ServiceBindingConditions.workloadProjected,
+          ServiceBindingReasons.projectionPending,
+          resolved.secretName === undefined
+            ? 'the projection is being removed from the workloads'
+            : `the Secret "${resolved.secretName}" is being projected into the workloads`,
+        );
         throw new HaltSubReconcilers('binding secret changed');
       }
     },

@@ -79,7 +79,13 @@ const serviceAvailable = (status: Condition['status'], reason: string, message =
   cond('ServiceAvailable', status, reason, message);
 const workloadProjected = (status: Condition['status'], reason: string, message = ''): Condition =>
   cond('WorkloadProjected', status, reason, message);
-const initializing = (type: string): Condition => cond(type, 'Unknown', 'Initializing');
+/** The conditions of the pass that persisted a new `.status.binding.name`, before projecting it. */
+const pending = (message = 'the Secret "my-secret" is being projected into the workloads') => [
+  ready('Unknown', 'ProjectionPending', message),
+  serviceAvailable('True', 'ResolvedBindingSecret'),
+  workloadProjected('Unknown', 'ProjectionPending', message),
+];
+
 const allTrue = [
   ready('True', 'ServiceBound'),
   serviceAvailable('True', 'ResolvedBindingSecret'),
@@ -251,11 +257,7 @@ reconcilerTests('ServiceBinding reconciler', {
           withResourceVersion(
             '101',
             binding({
-              status: status([
-                ready('Unknown', 'Initializing'),
-                serviceAvailable('True', 'ResolvedBindingSecret'),
-                initializing('WorkloadProjected'),
-              ]),
+              status: status(pending()),
             }),
           ),
         ],
@@ -268,11 +270,7 @@ reconcilerTests('ServiceBinding reconciler', {
       request,
       givenObjects: [
         binding({
-          status: status([
-            ready('Unknown', 'Initializing'),
-            serviceAvailable('True', 'ResolvedBindingSecret'),
-            initializing('WorkloadProjected'),
-          ]),
+          status: status(pending()),
         }),
         service(),
         deployment(),
@@ -386,7 +384,11 @@ reconcilerTests('ServiceBinding reconciler', {
                 'ServiceMissingBinding',
                 'the service was found, but did not contain a binding secret',
               ),
-              workloadProjected('True', 'WorkloadProjected'),
+              workloadProjected(
+                'Unknown',
+                'ProjectionPending',
+                'the projection is being removed from the workloads',
+              ),
             ],
             null,
           ),
@@ -410,7 +412,11 @@ reconcilerTests('ServiceBinding reconciler', {
                 'ServiceMissingBinding',
                 'the service was found, but did not contain a binding secret',
               ),
-              workloadProjected('True', 'WorkloadProjected'),
+              workloadProjected(
+                'Unknown',
+                'ProjectionPending',
+                'the projection is being removed from the workloads',
+              ),
             ],
             null,
           ),
@@ -422,20 +428,46 @@ reconcilerTests('ServiceBinding reconciler', {
       expectPatches: [
         patchOf(projected(deployment()), unbindWorkload(bound(), projected(deployment()), undefined)),
       ],
-      expectEvents: [updated()],
+      expectStatusUpdates: [
+        binding({
+          status: status(
+            [
+              ready(
+                'Unknown',
+                'ServiceMissingBinding',
+                'the service was found, but did not contain a binding secret',
+              ),
+              serviceAvailable(
+                'Unknown',
+                'ServiceMissingBinding',
+                'the service was found, but did not contain a binding secret',
+              ),
+              workloadProjected('True', 'WorkloadProjected'),
+            ],
+            null,
+          ),
+        }),
+      ],
+      expectEvents: [updated(), statusUpdated],
       expectedResult: { requeueAfterMs: 60_000 },
     },
     'SB-24: the service rotated its Secret: the new name is persisted, then re-projected': {
       request,
       givenObjects: [bound(), service('rotated'), projected(deployment())],
       expectTracks: [tracks.service, newTrackRequest({ ...tracks.secret.tracked, name: 'rotated' }, by)],
-      expectStatusUpdates: [bound({ status: status(allTrue, 'rotated') })],
+      expectStatusUpdates: [
+        bound({
+          status: status(pending('the Secret "rotated" is being projected into the workloads'), 'rotated'),
+        }),
+      ],
       expectEvents: [statusUpdated],
     },
     'SB-24 RI-1: after rotation, the workload mounts the new Secret': {
       request,
       givenObjects: [
-        bound({ status: status(allTrue, 'rotated') }),
+        bound({
+          status: status(pending('the Secret "rotated" is being projected into the workloads'), 'rotated'),
+        }),
         service('rotated'),
         projected(deployment()),
       ],
@@ -446,7 +478,8 @@ reconcilerTests('ServiceBinding reconciler', {
         tracks.mapping,
       ],
       expectPatches: [patchOf(projected(deployment()), projected(deployment(), bound(), 'rotated'))],
-      expectEvents: [updated()],
+      expectStatusUpdates: [bound({ status: status(allTrue, 'rotated') })],
+      expectEvents: [updated(), statusUpdated],
       expectedResult: { requeueAfterMs: 60_000 },
     },
     'DS-1: a direct Secret reference is resolved with a metadata-only GET': {
@@ -537,6 +570,15 @@ reconcilerTests('ServiceBinding reconciler', {
       expectPatches: [patchOf(deployment(), projected(deployment()))],
       expectedResult: { requeue: true },
     },
+    'a mutating webhook undid the projection (the API server answered unprojected): requeued, not reported projected':
+      {
+        request,
+        givenObjects: [bound(), service(), deployment()],
+        withReactors: [{ verb: 'patch', kind: 'Deployment', fn: () => ({ response: deployment() }) }],
+        expectTracks: resolvedTracks,
+        expectPatches: [patchOf(deployment(), projected(deployment()))],
+        expectedResult: { requeue: true },
+      },
     'RI-10: any other failed update is reported and retried with backoff': {
       request,
       givenObjects: [bound(), service(), deployment()],
@@ -949,6 +991,17 @@ reconcilerTests('ServiceBinding reconciler', {
         patchOf(projected(deployment()), unbindWorkload(bound(), projected(deployment()), undefined)),
       ],
       // An error, not a requeue: a successful finalize would remove the finalizer (no patch here).
+      shouldErr: /changed while being unprojected/,
+    },
+    'terminating: a mutating webhook put the projection back: the finalizer stays': {
+      request,
+      givenObjects: [bound({ deleting: true }), projected(deployment())],
+      withReactors: [
+        { verb: 'patch', kind: 'Deployment', fn: () => ({ response: projected(deployment()) }) },
+      ],
+      expectPatches: [
+        patchOf(projected(deployment()), unbindWorkload(bound(), projected(deployment()), undefined)),
+      ],
       shouldErr: /changed while being unprojected/,
     },
     'terminating: a workload kind that is not served any more does not hold the finalizer': {
