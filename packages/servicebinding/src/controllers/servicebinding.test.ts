@@ -79,6 +79,16 @@ const serviceAvailable = (status: Condition['status'], reason: string, message =
   cond('ServiceAvailable', status, reason, message);
 const workloadProjected = (status: Condition['status'], reason: string, message = ''): Condition =>
   cond('WorkloadProjected', status, reason, message);
+/** The conditions of a binding whose service has no Secret, with `projected` as WorkloadProjected. */
+const missingBinding = (projected: Condition): Condition[] => [
+  ready('Unknown', 'ServiceMissingBinding', 'the service was found, but did not contain a binding secret'),
+  serviceAvailable(
+    'Unknown',
+    'ServiceMissingBinding',
+    'the service was found, but did not contain a binding secret',
+  ),
+  projected,
+];
 /** The conditions of the pass that persisted a new `.status.binding.name`, before projecting it. */
 const pending = (message = 'the Secret "my-secret" is being projected into the workloads') => [
   ready('Unknown', 'ProjectionPending', message),
@@ -373,23 +383,13 @@ reconcilerTests('ServiceBinding reconciler', {
       expectStatusUpdates: [
         binding({
           status: status(
-            [
-              ready(
-                'Unknown',
-                'ServiceMissingBinding',
-                'the service was found, but did not contain a binding secret',
-              ),
-              serviceAvailable(
-                'Unknown',
-                'ServiceMissingBinding',
-                'the service was found, but did not contain a binding secret',
-              ),
+            missingBinding(
               workloadProjected(
                 'Unknown',
                 'ProjectionPending',
                 'the projection is being removed from the workloads',
               ),
-            ],
+            ),
             null,
           ),
         }),
@@ -401,23 +401,13 @@ reconcilerTests('ServiceBinding reconciler', {
       givenObjects: [
         binding({
           status: status(
-            [
-              ready(
-                'Unknown',
-                'ServiceMissingBinding',
-                'the service was found, but did not contain a binding secret',
-              ),
-              serviceAvailable(
-                'Unknown',
-                'ServiceMissingBinding',
-                'the service was found, but did not contain a binding secret',
-              ),
+            missingBinding(
               workloadProjected(
                 'Unknown',
                 'ProjectionPending',
                 'the projection is being removed from the workloads',
               ),
-            ],
+            ),
             null,
           ),
         }),
@@ -430,22 +420,7 @@ reconcilerTests('ServiceBinding reconciler', {
       ],
       expectStatusUpdates: [
         binding({
-          status: status(
-            [
-              ready(
-                'Unknown',
-                'ServiceMissingBinding',
-                'the service was found, but did not contain a binding secret',
-              ),
-              serviceAvailable(
-                'Unknown',
-                'ServiceMissingBinding',
-                'the service was found, but did not contain a binding secret',
-              ),
-              workloadProjected('True', 'WorkloadProjected'),
-            ],
-            null,
-          ),
+          status: status(missingBinding(workloadProjected('True', 'WorkloadProjected')), null),
         }),
       ],
       expectEvents: [updated(), statusUpdated],
