@@ -10,6 +10,7 @@
 // and node:http's `http.client.request.start` (whichever the transport uses; each request is seen
 // by one of them), every request sent, retries included.
 // Run by the benches only: node bench/manager-child.ts <kubeconfig>
+import { readFileSync } from 'node:fs';
 import { subscribe } from 'node:diagnostics_channel';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeHeapSnapshot } from 'node:v8';
@@ -23,7 +24,12 @@ export type Counts = Record<string, number>;
 export interface MemoryFigures {
   rssMiB: number;
   heapUsedMiB: number;
+  /** What V8 holds for its heap, used or not. */
+  heapTotalMiB: number;
   externalMiB: number;
+  /** RSS in anonymous memory (heap, malloc) and in mapped files (the node binary's code), from /proc. */
+  rssAnonMiB: number;
+  rssFileMiB: number;
 }
 
 /** What the manager's process reports when asked. */
@@ -73,11 +79,19 @@ export function classify(method: string, path: string): string {
   return `${verb} ${resource ?? ''}${sub ? `/${sub}` : ''}`;
 }
 
-const mib = (m: NodeJS.MemoryUsage): MemoryFigures => ({
-  rssMiB: m.rss / 2 ** 20,
-  heapUsedMiB: m.heapUsed / 2 ** 20,
-  externalMiB: m.external / 2 ** 20,
-});
+const mib = (m: NodeJS.MemoryUsage): MemoryFigures => {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kib = (field: string): number =>
+    Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+  return {
+    rssMiB: m.rss / 2 ** 20,
+    heapUsedMiB: m.heapUsed / 2 ** 20,
+    heapTotalMiB: m.heapTotal / 2 ** 20,
+    externalMiB: m.external / 2 ** 20,
+    rssAnonMiB: kib('RssAnon') / 1024,
+    rssFileMiB: kib('RssFile') / 1024,
+  };
+};
 
 async function main(kubeconfig: string): Promise<void> {
   const started = performance.now();

@@ -49,7 +49,12 @@ interface ChildFigures {
   /** After a full GC: what the caches and the runtime hold on to. */
   rssAfterGcMiB: number;
   heapUsedAfterGcMiB: number;
+  /** What V8 holds for its heap after that GC, used or not. */
+  heapTotalAfterGcMiB: number;
   externalMiB: number;
+  /** RSS after that GC in anonymous memory (heap, malloc) and in mapped files (node's code). */
+  rssAnonAfterGcMiB: number;
+  rssFileAfterGcMiB: number;
   cpuMs: number;
 }
 
@@ -103,7 +108,10 @@ async function runChild(
       heapUsedMiB: r.memory.heapUsedMiB,
       rssAfterGcMiB: r.afterGc?.rssMiB ?? Number.NaN,
       heapUsedAfterGcMiB: r.afterGc?.heapUsedMiB ?? Number.NaN,
+      heapTotalAfterGcMiB: r.afterGc?.heapTotalMiB ?? Number.NaN,
       externalMiB: r.afterGc?.externalMiB ?? Number.NaN,
+      rssAnonAfterGcMiB: r.afterGc?.rssAnonMiB ?? Number.NaN,
+      rssFileAfterGcMiB: r.afterGc?.rssFileMiB ?? Number.NaN,
       cpuMs: r.cpuMs,
     };
   } finally {
@@ -233,7 +241,8 @@ try {
       console.log(
         `run ${run} [${variant.label}]: idle ${(r.idleMs / 1000).toFixed(1)} s after spawn (${r.reconciles} reconciles, ${r.requests} requests, ` +
           `CPU ${(r.cpuMs / 1000).toFixed(1)} s); RSS ${r.rssMiB.toFixed(0)} MiB (peak ${r.peakRssMiB.toFixed(0)} MiB${Number.isNaN(r.laterRssMiB) ? '' : `; later ${r.laterRssMiB.toFixed(0)} MiB`}), heap used ${r.heapUsedMiB.toFixed(0)} MiB; ` +
-          `after GC RSS ${r.rssAfterGcMiB.toFixed(0)} MiB, heap used ${r.heapUsedAfterGcMiB.toFixed(0)} MiB, ` +
+          `after GC RSS ${r.rssAfterGcMiB.toFixed(0)} MiB (anonymous ${r.rssAnonAfterGcMiB.toFixed(0)}, files ${r.rssFileAfterGcMiB.toFixed(0)}), ` +
+          `heap used ${r.heapUsedAfterGcMiB.toFixed(0)} of ${r.heapTotalAfterGcMiB.toFixed(0)} MiB, ` +
           `external ${r.externalMiB.toFixed(0)} MiB; cached ${JSON.stringify(r.cached)}; load ${await loadavg()}`,
       );
     }
@@ -260,7 +269,10 @@ try {
   row('peak RSS (MiB)', (r) => r.peakRssMiB);
   row('heap used when idle (MiB)', (r) => r.heapUsedMiB);
   row('RSS after a full GC (MiB)', (r) => r.rssAfterGcMiB);
+  row('… of it anonymous: heap, malloc (MiB)', (r) => r.rssAnonAfterGcMiB);
+  row('… of it mapped files: the node binary and libraries (MiB)', (r) => r.rssFileAfterGcMiB);
   row('heap used after a full GC (MiB)', (r) => r.heapUsedAfterGcMiB);
+  row('heap held by V8 after a full GC (MiB)', (r) => r.heapTotalAfterGcMiB);
   row('external after a full GC (MiB)', (r) => r.externalMiB);
 } finally {
   await cp.stop();
