@@ -84,9 +84,11 @@ export class TriggerForwarder implements Runnable {
     this.#schedule(this.#options.debounceMs ?? 200);
   }
 
-  /** Waits for patches in flight; for tests. */
-  async idle(): Promise<void> {
+  /** Waits for patches in flight, at most `timeoutMs` (then throws); for tests. */
+  async idle(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     while (this.#timer !== undefined || this.#pending.size > 0) {
+      if (Date.now() > deadline) throw new Error(`trigger forwarder not idle after ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 10));
       await this.#flushing;
     }
