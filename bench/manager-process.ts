@@ -4,14 +4,14 @@
 // `npm run pack:production`, installed from their tarballs without development dependencies
 // (`npm install --omit=dev --prefer-offline`, as the Dockerfile's second stage does), and plain
 // JavaScript, so Node never loads its type stripper. The install is cached per hash of what goes
-// into it (~/.cache/bindery/bench-manager/<hash>), so only the first run after a change pays for the
-// build. `sources` (the variant word, or `BENCH_MANAGER_FROM=sources`) runs the TypeScript sources of
-// the checkout instead, as the tests do.
+// into it (~/.cache/bindery/bench-manager/<hash>, the six most recently used kept), so only the first
+// run after a change pays for the build. `sources` (the variant word, or `BENCH_MANAGER_FROM=sources`)
+// runs the TypeScript sources of the checkout instead, as the tests do.
 import { execFile, fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { stripTypeScriptTypes } from 'node:module';
@@ -99,6 +99,28 @@ async function treeHash(tree: string): Promise<string> {
 
 const installs = new Map<string, Promise<string>>();
 
+/** Installs kept in the cache (about 25 MB each), the most recently used. */
+const keptInstalls = 6;
+
+/** Removes all but the `keep` most recently used installs, and builds abandoned a day ago. */
+async function pruneInstalls(keep: number): Promise<void> {
+  const entries = await Promise.all(
+    (await readdir(cacheRoot)).map(async (name) => ({
+      name,
+      mtimeMs: (await stat(join(cacheRoot, name))).mtimeMs,
+    })),
+  );
+  const dayAgo = Date.now() - 24 * 3600_000;
+  const stale = [
+    ...entries
+      .filter((e) => !e.name.startsWith('build-'))
+      .sort((a, b) => b.mtimeMs - a.mtimeMs)
+      .slice(keep),
+    ...entries.filter((e) => e.name.startsWith('build-') && e.mtimeMs < dayAgo),
+  ];
+  for (const e of stale) await rm(join(cacheRoot, e.name), { recursive: true, force: true });
+}
+
 /**
  * The directory holding the production install of `tree` (default this checkout) and
  * `manager-child.mjs`, built on first use (a minute or more: `npm run pack:production` of the tree,
@@ -117,7 +139,11 @@ export function productionInstall(tree = repo): Promise<string> {
 
 async function build(tree: string): Promise<string> {
   const target = join(cacheRoot, await treeHash(tree));
-  if (existsSync(join(target, 'manager-child.mjs'))) return target;
+  if (existsSync(join(target, 'manager-child.mjs'))) {
+    const now = new Date();
+    await utimes(target, now, now); // most recently used: kept by the pruning below
+    return target;
+  }
   await mkdir(cacheRoot, { recursive: true });
   const work = await mkdtemp(join(cacheRoot, 'build-'));
   try {
@@ -143,6 +169,7 @@ async function build(tree: string): Promise<string> {
       if (!existsSync(join(target, 'manager-child.mjs'))) throw err;
     });
     console.error(`  built in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+    await pruneInstalls(keptInstalls);
     return target;
   } finally {
     await rm(work, { recursive: true, force: true });
