@@ -570,6 +570,40 @@ describe('OSB platform controllers on a real API server', { skip: skipE2E }, () 
     );
   });
 
+  it('a new binding to an instance being deleted is refused, with no request to the broker', async () => {
+    await alice.create(instance('leaving'));
+    await waitInstance('leaving', 'True');
+    await alice.create(credentialBinding('leaving-old', 'leaving'));
+    await waitBinding('leaving-old', 'True');
+    await alice.delete({ apiVersion, kind: 'ServiceInstance', namespace: ns, name: 'leaving' });
+    await eventually(async () => {
+      assert.equal(
+        condition(await getInstance('leaving'), 'Ready')?.reason,
+        'DeprovisionBlockedByExistingCredentials',
+      );
+    });
+    await alice.create(credentialBinding('leaving-new', 'leaving'));
+    const refused = await eventually(async () => {
+      const ready = condition(await getBinding('leaving-new'), 'Ready');
+      assert.equal(ready?.reason, 'ReferencesDeletedServiceInstance', JSON.stringify(ready));
+      return ready;
+    });
+    assert.equal(refused?.status, 'False');
+    assert.match(refused?.message ?? '', /ServiceInstance "leaving" is being deleted/);
+    assert.deepEqual(
+      broker.requests('bind').filter((r) => r.bindingId === 'b-leaving-new'),
+      [],
+      'no bind to an instance on its way out',
+    );
+    // Once the bindings go, so does the instance.
+    for (const name of ['leaving-new', 'leaving-old'])
+      await bob.delete({ apiVersion, kind: 'ServiceCredentialBinding', namespace: ns, name });
+    await eventually(async () => {
+      assert.ok(isNotFound(await getInstance('leaving').catch((e: unknown) => e)));
+    });
+    assert.equal(unbinds('b-leaving-new').length, 0, 'never bound, never unbound');
+  });
+
   it('a deprovision answered 5xx is repeated until the broker says it is gone (OSBP-17, OSBP-30)', async () => {
     await alice.create(instance('retry-delete'));
     await waitInstance('retry-delete', 'True');

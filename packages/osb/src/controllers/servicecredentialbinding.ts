@@ -61,6 +61,7 @@ export const BindingReasons = {
   unbinding: 'Unbinding',
   instanceNotFound: 'ReferencesNonexistentInstance',
   instanceNotReady: 'InstanceNotReady',
+  instanceDeleted: 'ReferencesDeletedServiceInstance',
   notBindable: 'NotBindable',
   invalidParameters: 'InvalidParameters',
   orphanMitigation: op.orphanMitigationReasons.starting,
@@ -188,6 +189,15 @@ export function serviceCredentialBindingReconciler(
       if (cm.get(conditionTypes.ready)?.status !== 'True')
         cm.markTrue(conditionTypes.ready, BindingReasons.bound);
       return rotationWake(ctx, status, renewIn);
+    }
+    if (instance.metadata.deletionTimestamp !== undefined) {
+      // Its deprovision waits for its bindings: a new one would keep it alive.
+      cm.markFalse(
+        conditionTypes.ready,
+        BindingReasons.instanceDeleted,
+        `${who}: ServiceInstance ${JSON.stringify(instance.metadata.name)} is being deleted`,
+      );
+      return {};
     }
     if (instance.status?.provisionStatus !== 'Provisioned' || instance.status.asyncOpInProgress) {
       cm.markFalse(
