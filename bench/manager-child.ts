@@ -30,6 +30,8 @@ export interface MemoryFigures {
   /** RSS in anonymous memory (heap, malloc) and in mapped files (the node binary's code), from /proc. */
   rssAnonMiB: number;
   rssFileMiB: number;
+  /** RSS of `[heap]`: glibc malloc's main arena (the other arenas are anonymous mappings). */
+  brkMiB: number;
 }
 
 /** What the manager's process reports when asked. */
@@ -90,8 +92,16 @@ const mib = (m: NodeJS.MemoryUsage): MemoryFigures => {
     externalMiB: m.external / 2 ** 20,
     rssAnonMiB: kib('RssAnon') / 1024,
     rssFileMiB: kib('RssFile') / 1024,
+    brkMiB: brkRssKiB() / 1024,
   };
 };
+
+function brkRssKiB(): number {
+  const smaps = readFileSync('/proc/self/smaps', 'utf8');
+  const start = smaps.search(/^\S+ \S+ \S+ \S+ \S+\s+\[heap\]$/m);
+  if (start < 0) return 0;
+  return Number(/^Rss:\s+(\d+) kB/m.exec(smaps.slice(start))?.[1] ?? NaN);
+}
 
 async function main(kubeconfig: string): Promise<void> {
   const started = performance.now();

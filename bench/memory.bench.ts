@@ -55,6 +55,7 @@ interface ChildFigures {
   /** RSS after that GC in anonymous memory (heap, malloc) and in mapped files (node's code). */
   rssAnonAfterGcMiB: number;
   rssFileAfterGcMiB: number;
+  brkAfterGcMiB: number;
   cpuMs: number;
 }
 
@@ -112,6 +113,7 @@ async function runChild(
       externalMiB: r.afterGc?.externalMiB ?? Number.NaN,
       rssAnonAfterGcMiB: r.afterGc?.rssAnonMiB ?? Number.NaN,
       rssFileAfterGcMiB: r.afterGc?.rssFileMiB ?? Number.NaN,
+      brkAfterGcMiB: r.afterGc?.brkMiB ?? Number.NaN,
       cpuMs: r.cpuMs,
     };
   } finally {
@@ -241,7 +243,7 @@ try {
       console.log(
         `run ${run} [${variant.label}]: idle ${(r.idleMs / 1000).toFixed(1)} s after spawn (${r.reconciles} reconciles, ${r.requests} requests, ` +
           `CPU ${(r.cpuMs / 1000).toFixed(1)} s); RSS ${r.rssMiB.toFixed(0)} MiB (peak ${r.peakRssMiB.toFixed(0)} MiB${Number.isNaN(r.laterRssMiB) ? '' : `; later ${r.laterRssMiB.toFixed(0)} MiB`}), heap used ${r.heapUsedMiB.toFixed(0)} MiB; ` +
-          `after GC RSS ${r.rssAfterGcMiB.toFixed(0)} MiB (anonymous ${r.rssAnonAfterGcMiB.toFixed(0)}, files ${r.rssFileAfterGcMiB.toFixed(0)}), ` +
+          `after GC RSS ${r.rssAfterGcMiB.toFixed(0)} MiB (anonymous ${r.rssAnonAfterGcMiB.toFixed(0)} with malloc's main arena ${r.brkAfterGcMiB.toFixed(0)}, files ${r.rssFileAfterGcMiB.toFixed(0)}), ` +
           `heap used ${r.heapUsedAfterGcMiB.toFixed(0)} of ${r.heapTotalAfterGcMiB.toFixed(0)} MiB, ` +
           `external ${r.externalMiB.toFixed(0)} MiB; cached ${JSON.stringify(r.cached)}; load ${await loadavg()}`,
       );
@@ -270,6 +272,7 @@ try {
   row('heap used when idle (MiB)', (r) => r.heapUsedMiB);
   row('RSS after a full GC (MiB)', (r) => r.rssAfterGcMiB);
   row('… of it anonymous: heap, malloc (MiB)', (r) => r.rssAnonAfterGcMiB);
+  row("… of the anonymous: malloc's main arena, [heap] (MiB)", (r) => r.brkAfterGcMiB);
   row('… of it mapped files: the node binary and libraries (MiB)', (r) => r.rssFileAfterGcMiB);
   row('heap used after a full GC (MiB)', (r) => r.heapUsedAfterGcMiB);
   row('heap held by V8 after a full GC (MiB)', (r) => r.heapTotalAfterGcMiB);
