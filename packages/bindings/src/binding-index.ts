@@ -5,7 +5,7 @@
 // goes: those kinds drive the webhooks' rules. The binding admission controller indexes bindings
 // by subject; the ServiceBinding webhooks by workload and by service (`ServiceBindingIndex`).
 
-import { groupKind, isTombstone, parseApiVersion } from '@bindery/kube';
+import { groupKind, isTombstone, joinKey, parseApiVersion } from '@bindery/kube';
 import type { EventHandler, KubeObject, TypeRef } from '@bindery/kube';
 
 /** What an index needs of the bindings' informer (the manager's `informer(type)`). */
@@ -204,10 +204,12 @@ export class BindingIndex<B extends KubeObject, E extends IndexEntry, A extends 
 }
 
 function keyOf(binding: KubeObject): string {
-  return `${binding.metadata.namespace ?? ''}/${binding.metadata.name ?? ''}`;
+  return joinKey(binding.metadata.namespace ?? '', binding.metadata.name ?? '');
 }
 
 function whereOf(ref: IndexedRef): string {
-  const where = `${parseApiVersion(ref.type.apiVersion).group}/${ref.type.kind}/${ref.namespace}`;
-  return ref.name === undefined ? where : `${where}/${ref.name}`;
+  const { group } = parseApiVersion(ref.type.apiVersion);
+  return ref.name === undefined
+    ? joinKey(group, ref.type.kind, ref.namespace)
+    : joinKey(group, ref.type.kind, ref.namespace, ref.name);
 }

@@ -211,7 +211,7 @@ export class Controller {
 }
 
 export function requestKey(request: Request): string {
-  return request.namespace ? `${request.namespace}/${request.name}` : request.name;
+  return objectKey(request);
 }
 
 /** The controller owner of `obj`, if it is of type `owner`. */

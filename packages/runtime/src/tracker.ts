@@ -3,7 +3,7 @@
 // type maps a change of B to a request for A. Entries are leases: a dependency
 // not re-tracked within the lease is forgotten, so stale ones do not pile up.
 
-import { groupKind, parseApiVersion, parseSelector, refOf } from '@bindery/kube';
+import { groupKind, joinKey, parseApiVersion, parseSelector, refOf } from '@bindery/kube';
 import type { Clock, KubeObject, ObjectRef, Selector, TypeRef } from '@bindery/kube';
 import type { Config, TrackReference, Tracker as TrackerContract } from './config.ts';
 import type { MapFunc, Request, SetupContext } from './reconciler.ts';
@@ -33,11 +33,11 @@ const defaultLeaseMs = 20 * 60 * 60 * 1000;
 
 /** `Kind.group/namespace`: versions of one kind are the same objects. */
 function groupKindNamespace(type: TypeRef, namespace: string | undefined): string {
-  return `${groupKind(type)}/${namespace ?? ''}`;
+  return joinKey(groupKind(type), namespace ?? '');
 }
 
 function observerKey(by: ObjectRef): string {
-  return `${groupKindNamespace(by, by.namespace)}/${by.name}`;
+  return joinKey(groupKind(by), by.namespace ?? '', by.name);
 }
 
 export class Tracker implements TrackerContract {
@@ -58,7 +58,7 @@ export class Tracker implements TrackerContract {
     const observer: Observer = { by: { ...by }, expiresAt: this.#now() + this.#leaseMs };
     const gkn = groupKindNamespace(ref, ref.namespace);
     if (ref.name !== undefined && ref.name !== '') {
-      const key = `${gkn}/${ref.name}`;
+      const key = joinKey(gkn, ref.name);
       let observers = this.#byName.get(key);
       if (!observers) this.#byName.set(key, (observers = new Map<string, Observer>()));
       observers.set(observerKey(by), observer);

@@ -5,6 +5,7 @@
 // manager's health checks. The informers are counted by the bindings that use them and stopped
 // when none does.
 
+import { objectKey } from '@bindery/kube';
 import type { KubeObject, TransformFunc, TypeRef } from '@bindery/kube';
 import type { Client, OnDemandInformers, Request } from '@bindery/runtime';
 import type { ResourceFor } from '../resolver/index.ts';
@@ -70,7 +71,7 @@ export class AccessCheckedKindWatcher implements KindWatcher {
       type: { apiVersion: type.apiVersion, kind: type.kind },
       ...(options.metadataOnly ? { metadataOnly: true } : {}),
     };
-    const user = holderKey(holder);
+    const user = objectKey(holder);
     // Someone was allowed already: the informer runs, and this binding joins it.
     if (this.#options.informers.users(key) > 0) {
       this.#options.informers.use(user, slot, key, options.transform);
@@ -106,15 +107,11 @@ export class AccessCheckedKindWatcher implements KindWatcher {
   }
 
   release(holder: Request, slot?: string): void {
-    this.#options.informers.release(holderKey(holder), slot);
+    this.#options.informers.release(objectKey(holder), slot);
   }
 }
 
 /** `needs "list", "watch" on gizmos.example.com`. */
 export function describeDenied(denied: WatchDenied): string {
   return `needs ${denied.missing.map((v) => `"${v}"`).join(', ')} on ${denied.resource}`;
-}
-
-function holderKey(holder: Request): string {
-  return holder.namespace ? `${holder.namespace}/${holder.name}` : holder.name;
 }
