@@ -72,6 +72,26 @@ describe('Tracker', () => {
     assert.deepEqual(tracker.getObservers(secret('t')), [{ namespace: 'ns', name: 'b' }]);
   });
 
+  it('keeps several observers of one object, each with its own lease', () => {
+    const clock = manualClock();
+    const tracker = new Tracker({ clock, leaseMs: 1000 });
+    const second = { ...binding, name: 'b2' };
+    tracker.trackObject(secret('s'), binding);
+    clock.advance(600);
+    tracker.trackObject(secret('s'), second);
+    tracker.trackObject(secret('s'), second);
+    assert.deepEqual(tracker.getObservers(secret('s')), [
+      { namespace: 'ns', name: 'b' },
+      { namespace: 'ns', name: 'b2' },
+    ]);
+    clock.advance(600);
+    assert.deepEqual(tracker.getObservers(secret('s')), [{ namespace: 'ns', name: 'b2' }]);
+    clock.advance(600);
+    assert.deepEqual(tracker.getObservers(secret('s')), []);
+    tracker.trackObject(secret('s'), binding);
+    assert.deepEqual(tracker.getObservers(secret('s')), [{ namespace: 'ns', name: 'b' }]);
+  });
+
   it('enqueueTracked only enqueues observers of the controller type', () => {
     const tracker = new Tracker({ clock: manualClock() });
     tracker.trackObject(secret('s'), binding);
