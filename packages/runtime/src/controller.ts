@@ -79,7 +79,7 @@ export class Controller {
 
   /** Enqueues a request from outside the watches (a webhook, a timer). */
   enqueue(request: Request): void {
-    this.queue.add(requestKey(request));
+    this.queue.add(objectKey(request));
   }
 
   /** Collects the reconciler's watches and registers event handlers; runs on every replica. */
@@ -142,7 +142,7 @@ export class Controller {
         this.#host?.log.error({ err, controller: this.name }, 'watch mapping function failed');
         return;
       }
-      for (const r of requests) this.queue.add(requestKey(r));
+      for (const r of requests) this.queue.add(objectKey(r));
     };
     informer.addEventHandler({
       onAdd: (obj) => enqueue(obj),
@@ -208,10 +208,6 @@ export class Controller {
       host.metrics.reconcileTime.observe(labels, (performance.now() - started) / 1000);
     }
   }
-}
-
-export function requestKey(request: Request): string {
-  return objectKey(request);
 }
 
 /** The controller owner of `obj`, if it is of type `owner`. */
