@@ -15,6 +15,7 @@ import { eventually, skipE2E } from '@bindery/controlplane';
 import { KubeClient } from '@bindery/kube';
 import type { KubeObject } from '@bindery/kube';
 import { parseAllDocuments } from 'yaml';
+import { workloadDeployment } from '../controllers/e2e-helpers.ts';
 import { defaultWebhookConfigurationNames } from '../webhooks/index.ts';
 
 const cli = fileURLToPath(new URL('../cli.ts', import.meta.url));
@@ -183,18 +184,8 @@ describe('bindery dev --kubeconfig-out', { skip: skipE2E }, () => {
   it('binds a Deployment to a Secret, and projects one created after the binding at admission', async () => {
     const suffix = Math.random().toString(36).slice(2, 8);
     const secret = `db-${suffix}`;
-    const deployment = (name: string): PodTemplateOwner => ({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name, namespace },
-      spec: {
-        selector: { matchLabels: { app: name } },
-        template: {
-          metadata: { labels: { app: name } },
-          spec: { containers: [{ name: 'app', image: 'busybox' } as never] },
-        },
-      } as PodTemplateOwner['spec'] & Record<string, unknown>,
-    });
+    const deployment = (name: string): PodTemplateOwner =>
+      workloadDeployment(namespace, name) as PodTemplateOwner;
     const binding = (name: string, workload: string): Binding => ({
       apiVersion: 'servicebinding.io/v1',
       kind: 'ServiceBinding',
